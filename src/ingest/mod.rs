@@ -1,0 +1,859 @@
+//! The ingest pipeline: paths → loaded inputs → parsed, dated, de-duplicated, time-ordered
+//! events, with per-input statistics and diagnostics.
+//!
+//! Two steps, so the events can borrow the bytes: [`load`] owns the bytes (maps, decoded
+//! gzip), [`parse`] borrows them. Work is parallel across inputs and across fixed-size,
+//! newline-aligned chunks of each input; chunk results are concatenated in chunk order, so
+//! nothing depends on the number of threads.
+
+pub mod year;
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use rayon::prelude::*;
+
+use crate::diag::{Diagnostics, WarnKind, Warning};
+use crate::input::{self, Compression, Data, InputPath, Kind};
+use crate::lines;
+use crate::parse::{self, flags, Event, Line, Loc, QueueId, RawTime, TimeFormat};
+use crate::qdump;
+use crate::time::{Stamp, Zone, MICROS};
+use year::YearEvidence;
+
+/// What the ingest needs to know from the command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Map regular files (else read them).
+    pub mmap: bool,
+    /// The year of the first line of every file whose stamps have none.
+    pub year: Option<i32>,
+    /// The zone of zone-less stamps.
+    pub zone: Zone,
+    /// "Now", for the last-resort year guess (injected so tests are reproducible).
+    pub now: SystemTime,
+    /// Keep every line that is not syslog, for `--list-unparsed`.
+    pub keep_unparsed: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mmap: true,
+            year: None,
+            zone: Zone::local(),
+            now: SystemTime::now(),
+            keep_unparsed: false,
+        }
+    }
+}
+
+/// One input with its bytes.
+pub struct LoadedInput {
+    pub path: String,
+    pub data: Data,
+    pub kind: Kind,
+    pub compression: Compression,
+    /// Size as stored (compressed size for a gzip file).
+    pub stored_bytes: u64,
+    pub mtime: Option<SystemTime>,
+    pub gzip_mtime: Option<u32>,
+    /// The input whose content this one repeats byte for byte.
+    pub duplicate_of: Option<usize>,
+    pub diag: Diagnostics,
+}
+
+/// Every input, loaded.
+pub struct Loaded {
+    pub inputs: Vec<LoadedInput>,
+}
+
+fn skipped(path: String, compression: Compression, kind: WarnKind, msg: String) -> LoadedInput {
+    let mut diag = Diagnostics::default();
+    diag.warn(kind, None, msg);
+    LoadedInput {
+        path,
+        data: Data::Owned(Vec::new()),
+        kind: Kind::Skipped,
+        compression,
+        stored_bytes: 0,
+        mtime: None,
+        gzip_mtime: None,
+        duplicate_of: None,
+        diag,
+    }
+}
+
+fn load_one(p: &InputPath, opts: &Options) -> LoadedInput {
+    let path = p.display();
+    let opened = match p {
+        InputPath::Stdin => input::source::open_stdin(),
+        InputPath::File(f) => input::source::open_file(f, opts.mmap),
+    };
+    let opened = match opened {
+        Ok(o) => o,
+        Err(e) => {
+            return skipped(
+                path.clone(),
+                Compression::None,
+                WarnKind::Unreadable,
+                format!("{path}: cannot read: {e}"),
+            )
+        }
+    };
+    let stored_bytes = opened.data.len() as u64;
+    let compression = Compression::detect(&opened.data);
+    let mut diag = Diagnostics::default();
+    let mut gzip_mtime = None;
+    let data = match compression {
+        Compression::None => opened.data,
+        Compression::Gzip => {
+            let d = input::decompress::gunzip(&opened.data);
+            gzip_mtime = d.header_mtime;
+            let mut data = d.data;
+            if let Some((offset, decoded, reason)) = d.broken {
+                // Keep whole lines only: the bytes after the last newline are a fragment.
+                let keep = memchr::memrchr(b'\n', &data).map_or(0, |p| p + 1);
+                let dropped = data.len() - keep;
+                data.truncate(keep);
+                diag.push(Warning {
+                    kind: WarnKind::CorruptCompression,
+                    line: None,
+                    offset: Some(offset),
+                    message: format!(
+                        "{path}: gzip stream broken at compressed byte {offset} ({reason}); \
+                         kept the {keep} bytes decoded before the break, dropped a partial line \
+                         of {dropped} bytes (decoded {decoded} bytes in all)"
+                    ),
+                });
+            }
+            Data::Owned(data)
+        }
+        other => {
+            return skipped(
+                path.clone(),
+                other,
+                WarnKind::UnsupportedCompression,
+                format!(
+                    "{path}: {} compressed input is not supported; decompress it first",
+                    other.name()
+                ),
+            )
+        }
+    };
+    let (kind, why) = input::classify::classify(&data);
+    if data.is_empty() {
+        // An empty `postqueue -j` dump is an empty queue; any empty file is worth a note.
+        diag.warn(WarnKind::EmptyFile, None, format!("{path}: empty file"));
+    } else if let Some(why) = why {
+        diag.warn(WarnKind::NotOurs, None, format!("{path}: skipped: {why}"));
+    }
+    LoadedInput {
+        path,
+        data,
+        kind,
+        compression,
+        stored_bytes,
+        mtime: opened.mtime,
+        gzip_mtime,
+        duplicate_of: None,
+        diag,
+    }
+}
+
+/// Load every input (in parallel), classify it, and find inputs given twice.
+pub fn load(paths: &[InputPath], opts: &Options) -> Loaded {
+    let mut inputs: Vec<LoadedInput> = paths.par_iter().map(|p| load_one(p, opts)).collect();
+    // The same file given twice (by path), or a log copied twice (byte-identical content).
+    // Queue dumps with equal content are distinct snapshots, not copies.
+    let canon: Vec<Option<std::path::PathBuf>> = paths
+        .iter()
+        .map(|p| match p {
+            InputPath::File(f) => std::fs::canonicalize(f).ok(),
+            InputPath::Stdin => None,
+        })
+        .collect();
+    for i in 1..inputs.len() {
+        if inputs[i].kind == Kind::Skipped || inputs[i].data.is_empty() {
+            continue;
+        }
+        let dup = (0..i).find(|&j| {
+            inputs[j].duplicate_of.is_none()
+                && ((canon[i].is_some() && canon[i] == canon[j])
+                    || (inputs[i].kind == Kind::Maillog
+                        && inputs[j].kind == Kind::Maillog
+                        && inputs[j].data.len() == inputs[i].data.len()
+                        && inputs[j].data[..] == inputs[i].data[..]))
+        });
+        if let Some(j) = dup {
+            let other = inputs[j].path.clone();
+            let me = &mut inputs[i];
+            me.duplicate_of = Some(j);
+            let msg = format!("{}: same content as {other}; counted once", me.path);
+            me.diag.warn(WarnKind::Duplicate, None, msg);
+        }
+    }
+    Loaded { inputs }
+}
+
+/// Counts for one input.
+#[derive(Clone, Debug, Default)]
+pub struct InputStats {
+    pub lines: u64,
+    /// Lines that are Postfix's (a repeated-message line counts once here).
+    pub postfix_lines: u64,
+    /// Events produced (repeats expanded, duplicates removed).
+    pub events: u64,
+    pub foreign_lines: u64,
+    pub not_syslog_lines: u64,
+    pub blank_lines: u64,
+    pub overlong_lines: u64,
+    pub nul_lines: u64,
+    pub invalid_utf8_lines: u64,
+    /// Lines also present in an earlier input (overlapping rotations, copies).
+    pub duplicate_lines: u64,
+    /// Events added by expanding `message repeated N times`.
+    pub repeated_events: u64,
+    /// Lines per timestamp format.
+    pub formats: Vec<(TimeFormat, u64)>,
+    pub first_at: Option<Stamp>,
+    pub last_at: Option<Stamp>,
+    pub year: Option<YearEvidence>,
+    /// Distinct hosts of the Postfix lines.
+    pub hosts: Vec<String>,
+    /// Queue dump records (messages) read.
+    pub records: u64,
+}
+
+impl InputStats {
+    pub fn skipped_lines(&self) -> u64 {
+        self.lines.saturating_sub(self.postfix_lines)
+    }
+
+    /// The dominant timestamp format, or `mixed`.
+    pub fn format_name(&self) -> Option<&'static str> {
+        match self.formats.as_slice() {
+            [] => None,
+            [(f, _)] => Some(f.name()),
+            _ => Some("mixed"),
+        }
+    }
+}
+
+/// The parsed inputs.
+pub struct Parsed<'a> {
+    /// All Postfix events of all logs, ordered by time (ties: input order, then line).
+    pub events: Vec<Event<'a>>,
+    /// Per input, aligned with [`Loaded::inputs`].
+    pub stats: Vec<InputStats>,
+    pub diags: Vec<Diagnostics>,
+    /// Not-syslog lines, when [`Options::keep_unparsed`] is set.
+    pub unparsed: Vec<(Loc, &'a [u8])>,
+    /// The queue dumps that were read.
+    pub dumps: Vec<qdump::Dump>,
+}
+
+/// What one chunk of one input produced.
+#[derive(Default)]
+struct ChunkOut<'a> {
+    events: Vec<Event<'a>>,
+    stats: InputStats,
+    formats: [u64; 4],
+    diag: Diagnostics,
+    unparsed: Vec<(Loc, &'a [u8])>,
+    hosts: Vec<&'a [u8]>,
+}
+
+fn format_index(f: TimeFormat) -> usize {
+    match f {
+        TimeFormat::Traditional => 0,
+        TimeFormat::TraditionalPrecise => 1,
+        TimeFormat::Rfc3339 => 2,
+        TimeFormat::Iso8601 => 3,
+    }
+}
+
+const FORMATS: [TimeFormat; 4] = [
+    TimeFormat::Traditional,
+    TimeFormat::TraditionalPrecise,
+    TimeFormat::Rfc3339,
+    TimeFormat::Iso8601,
+];
+
+fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool) -> ChunkOut<'a> {
+    let mut out = ChunkOut {
+        events: Vec::with_capacity(bytes.len() / 160),
+        ..Default::default()
+    };
+    let s = &mut out.stats;
+    let mut last_host: &[u8] = &[];
+    for (i, raw) in lines::lines(bytes).enumerate() {
+        let line_no = i as u32 + 1;
+        let loc = Loc {
+            input,
+            line: line_no,
+        };
+        s.lines += 1;
+        if raw.len() > lines::MAX_LINE {
+            s.overlong_lines += 1;
+            out.diag.warn(
+                WarnKind::OverlongLine,
+                Some(line_no as u64),
+                format!("{path}:{line_no}: line of {} bytes skipped", raw.len()),
+            );
+            continue;
+        }
+        let mut line = raw;
+        if memchr::memchr(0, line).is_some() {
+            s.nul_lines += 1;
+            line = input::classify::trim_nul(line);
+            out.diag.warn(
+                WarnKind::NulBytes,
+                Some(line_no as u64),
+                format!("{path}:{line_no}: NUL bytes in line"),
+            );
+        }
+        if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+            s.invalid_utf8_lines += 1;
+            out.diag.warn(
+                WarnKind::InvalidUtf8,
+                Some(line_no as u64),
+                format!("{path}:{line_no}: invalid UTF-8 (parsed as bytes)"),
+            );
+        }
+        match parse::parse_line(line) {
+            Line::Postfix { mut event, repeat } => {
+                s.postfix_lines += 1;
+                out.formats[format_index(event.format)] += 1;
+                if event.host != last_host {
+                    last_host = event.host;
+                    if !out.hosts.contains(&event.host) {
+                        out.hosts.push(event.host);
+                    }
+                }
+                event.loc = loc;
+                if repeat > 1 || event.flags & flags::REPEATED != 0 {
+                    s.repeated_events += repeat as u64;
+                }
+                for _ in 0..repeat {
+                    out.events.push(event);
+                }
+            }
+            Line::LastRepeated { host, count, .. } => {
+                // Repeats the previous line of the same host.
+                match out.events.last().copied() {
+                    Some(mut prev) if prev.host == host => {
+                        s.postfix_lines += 1;
+                        prev.flags |= flags::REPEATED;
+                        prev.loc = loc;
+                        s.repeated_events += count as u64;
+                        for _ in 0..count {
+                            out.events.push(prev);
+                        }
+                    }
+                    _ => s.foreign_lines += 1,
+                }
+            }
+            Line::Foreign { .. } => s.foreign_lines += 1,
+            Line::NotSyslog => {
+                if line.iter().all(|c| c.is_ascii_whitespace()) {
+                    s.blank_lines += 1;
+                    continue;
+                }
+                s.not_syslog_lines += 1;
+                out.diag.warn(
+                    WarnKind::NotSyslog,
+                    Some(line_no as u64),
+                    format!(
+                        "{path}:{line_no}: not a syslog line: {:?}",
+                        String::from_utf8_lossy(&line[..line.len().min(120)])
+                    ),
+                );
+                if keep_unparsed {
+                    out.unparsed.push((loc, line));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Parse one log input: chunks in parallel, concatenated in order, line numbers made
+/// absolute.
+fn parse_log<'a>(idx: usize, li: &'a LoadedInput, keep_unparsed: bool) -> ChunkOut<'a> {
+    let data: &'a [u8] = &li.data;
+    let ranges = lines::chunks(data, lines::CHUNK);
+    let parts: Vec<ChunkOut<'a>> = ranges
+        .into_par_iter()
+        .map(|r| parse_chunk(idx as u32, &li.path, &data[r], keep_unparsed))
+        .collect();
+    let mut all = ChunkOut {
+        events: Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum()),
+        ..Default::default()
+    };
+    let mut line_base: u64 = 0;
+    for mut p in parts {
+        let shift = line_base as u32;
+        for e in &mut p.events {
+            e.loc.line += shift;
+        }
+        for u in &mut p.unparsed {
+            u.0.line += shift;
+        }
+        p.diag.shift_lines(line_base);
+        all.events.append(&mut p.events);
+        all.unparsed.append(&mut p.unparsed);
+        all.diag.merge(p.diag);
+        for h in p.hosts {
+            if !all.hosts.contains(&h) {
+                all.hosts.push(h);
+            }
+        }
+        for (a, b) in all.formats.iter_mut().zip(p.formats) {
+            *a += b;
+        }
+        let (s, o) = (&mut all.stats, &p.stats);
+        s.lines += o.lines;
+        s.postfix_lines += o.postfix_lines;
+        s.foreign_lines += o.foreign_lines;
+        s.not_syslog_lines += o.not_syslog_lines;
+        s.blank_lines += o.blank_lines;
+        s.overlong_lines += o.overlong_lines;
+        s.nul_lines += o.nul_lines;
+        s.invalid_utf8_lines += o.invalid_utf8_lines;
+        s.repeated_events += o.repeated_events;
+        line_base += o.lines;
+    }
+    all
+}
+
+fn system_time_micros(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_micros() as i64,
+        Err(e) => -(e.duration().as_micros() as i64),
+    }
+}
+
+/// Strong year evidence found in an input's own events, or in the queue dumps.
+fn strong_evidence(
+    events: &[Event<'_>],
+    offsets: &[u16],
+    li: &LoadedInput,
+    opts: &Options,
+    arrivals: &HashMap<QueueId, (i64, usize)>,
+    dumps: &[qdump::Dump],
+) -> Option<(i32, YearEvidence)> {
+    // Positions of civil events in `events` and their offsets.
+    let civil_at = |i: usize| match events[i].raw_time {
+        RawTime::Civil(c) => Some(c),
+        RawTime::Absolute(_) => None,
+    };
+    let mut civ_idx = 0usize;
+    let civils: Vec<(usize, u16)> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.raw_time, RawTime::Civil(_)))
+        .map(|(i, _)| {
+            let k = offsets[civ_idx];
+            civ_idx += 1;
+            (i, k)
+        })
+        .collect();
+    let (first_i, _) = *civils.first()?;
+    let zone = &opts.zone;
+    if let Some(y) = opts.year {
+        return Some((y, YearEvidence::Flag { year: y }));
+    }
+    // A stamp with a year in the same file: anchor the nearest civil event to it.
+    if let Some(abs_i) = events
+        .iter()
+        .position(|e| matches!(e.raw_time, RawTime::Absolute(_)))
+    {
+        let RawTime::Absolute(s) = events[abs_i].raw_time else {
+            unreachable!()
+        };
+        let (ci, k) = civils
+            .iter()
+            .min_by_key(|(i, _)| i.abs_diff(abs_i))
+            .copied()?;
+        let base = year::base_year_near(civil_at(ci)?, k, s.micros, zone);
+        return Some((
+            base,
+            YearEvidence::MixedStamps {
+                line: events[abs_i].loc.line,
+            },
+        ));
+    }
+    // Long queue IDs carry their arrival epoch. Prefer an arrival line (client=, uid=,
+    // message-id=), whose time is that of the arrival.
+    let long = civils
+        .iter()
+        .filter(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long()))
+        .find(|(i, _)| {
+            let t = events[*i].text;
+            t.starts_with(b"client=") || t.starts_with(b"uid=") || t.starts_with(b"message-id=")
+        })
+        .or_else(|| {
+            civils
+                .iter()
+                .find(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long()))
+        });
+    if let Some(&(i, k)) = long {
+        let q = events[i].queue.id()?;
+        if let Some((secs, usec)) = q.long_arrival() {
+            let base = year::base_year_near(civil_at(i)?, k, secs * MICROS + usec as i64, zone);
+            return Some((
+                base,
+                YearEvidence::LongQueueId {
+                    queue_id: q.to_string(),
+                    line: events[i].loc.line,
+                },
+            ));
+        }
+    }
+    // A queue ID of this file listed in a `postqueue -j` dump.
+    if !arrivals.is_empty() {
+        for &(i, k) in &civils {
+            if let Some(q) = events[i].queue.id() {
+                if let Some(&(arrival, dump)) = arrivals.get(&q) {
+                    let base = year::base_year_near(civil_at(i)?, k, arrival * MICROS, zone);
+                    return Some((
+                        base,
+                        YearEvidence::QueueDump {
+                            queue_id: q.to_string(),
+                            dump: dumps[dump].path.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    // The gzip header's time is when the file was compressed: just after its last line.
+    if let Some(m) = li.gzip_mtime {
+        let (li_, lk) = *civils.last()?;
+        let base = year::base_year_near(civil_at(li_)?, lk, m as i64 * MICROS, zone);
+        return Some((
+            base,
+            YearEvidence::GzipHeader {
+                mtime: Stamp::from_unix(m as i64, 0),
+            },
+        ));
+    }
+    let _ = first_i;
+    None
+}
+
+/// A parsed log: its input index, chunks' output, per-civil-event year offsets, and the
+/// strong year evidence found in it.
+type LogOut<'a> = (usize, ChunkOut<'a>, Vec<u16>, Option<(i32, YearEvidence)>);
+
+/// Parse every input: logs into events, dumps into records; date, order and de-duplicate.
+pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
+    let n = loaded.inputs.len();
+    let mut stats: Vec<InputStats> = vec![InputStats::default(); n];
+    let mut diags: Vec<Diagnostics> = loaded.inputs.iter().map(|i| i.diag.clone()).collect();
+
+    // Queue dumps first: their absolute arrival times are year evidence for the logs.
+    let mut dumps = Vec::new();
+    for (i, li) in loaded.inputs.iter().enumerate() {
+        if li.duplicate_of.is_some() {
+            continue;
+        }
+        let parsed = match li.kind {
+            Kind::PostqueueJ => qdump::parse_json(&li.data, &li.path),
+            Kind::PostqueueP => qdump::parse_text(&li.data, &li.path),
+            _ => continue,
+        };
+        stats[i].lines = lines::lines(&li.data).count() as u64;
+        stats[i].records = parsed.messages.len() as u64;
+        for w in &parsed.warnings {
+            diags[i].push(w.clone());
+        }
+        dumps.push(parsed);
+    }
+    let mut arrivals: HashMap<QueueId, (i64, usize)> = HashMap::new();
+    for (d, dump) in dumps.iter().enumerate() {
+        for m in &dump.messages {
+            if let (Some(q), Some(a)) = (m.queue_id, m.arrival_unix) {
+                arrivals.entry(q).or_insert((a, d));
+            }
+        }
+    }
+
+    // Logs: parse in parallel.
+    let logs: Vec<usize> = (0..n)
+        .filter(|&i| {
+            loaded.inputs[i].kind == Kind::Maillog && loaded.inputs[i].duplicate_of.is_none()
+        })
+        .collect();
+    let mut outs: Vec<LogOut<'a>> = logs
+        .par_iter()
+        .map(|&i| {
+            let out = parse_log(i, &loaded.inputs[i], opts.keep_unparsed);
+            let offs = year::offsets(out.events.iter().filter_map(|e| match e.raw_time {
+                RawTime::Civil(c) => Some(c),
+                RawTime::Absolute(_) => None,
+            }));
+            let ev = strong_evidence(
+                &out.events,
+                &offs,
+                &loaded.inputs[i],
+                opts,
+                &arrivals,
+                &dumps,
+            );
+            (i, out, offs, ev)
+        })
+        .collect();
+
+    // Inputs given twice: count their lines, parse nothing.
+    for (i, li) in loaded.inputs.iter().enumerate() {
+        if li.duplicate_of.is_some() {
+            let l = lines::lines(&li.data).count() as u64;
+            stats[i].lines = l;
+            stats[i].duplicate_lines = l;
+        }
+    }
+
+    // Spans of inputs whose year is certain, for neighbours.
+    let span = |events: &[Event<'_>]| -> Option<(i64, i64)> {
+        let lo = events.iter().map(|e| e.time.micros).min()?;
+        let hi = events.iter().map(|e| e.time.micros).max()?;
+        Some((lo, hi))
+    };
+    let mut strong_spans: Vec<(String, (i64, i64))> = Vec::new();
+    let resolve = |out: &mut ChunkOut<'a>, offs: &[u16], base: i32| {
+        let mut conv = opts.zone.converter();
+        let mut k = 0usize;
+        for e in &mut out.events {
+            if let RawTime::Civil(c) = e.raw_time {
+                let y = base + offs[k] as i32;
+                k += 1;
+                e.time = conv.stamp(c.local_micros(y));
+            }
+        }
+    };
+    for (i, out, offs, ev) in &mut outs {
+        let has_civil = !offs.is_empty();
+        let evidence = if !has_civil {
+            (!out.events.is_empty()).then_some(YearEvidence::InStamps)
+        } else if let Some((base, ev)) = ev.take() {
+            resolve(out, offs, base);
+            Some(ev)
+        } else {
+            None
+        };
+        if let Some(e) = &evidence {
+            if e.is_strong() {
+                if let Some(s) = span(&out.events) {
+                    strong_spans.push((loaded.inputs[*i].path.clone(), s));
+                }
+            }
+        }
+        stats[*i].year = evidence;
+    }
+    // Weak evidence: a neighbour with a known year, else the mtime, else the clock.
+    for (i, out, offs, _) in &mut outs {
+        if stats[*i].year.is_some() || offs.is_empty() {
+            continue;
+        }
+        let li = &loaded.inputs[*i];
+        let last_civil = out.events.iter().rev().find_map(|e| match e.raw_time {
+            RawTime::Civil(c) => Some(c),
+            _ => None,
+        });
+        let Some(last_civil) = last_civil else {
+            continue;
+        };
+        let last_k = *offs.last().unwrap_or(&0);
+        let (anchor, mut evidence) = match li.mtime {
+            Some(m) => {
+                let micros = system_time_micros(m);
+                (
+                    micros,
+                    YearEvidence::Mtime {
+                        mtime: Stamp {
+                            micros: micros - micros.rem_euclid(MICROS),
+                            offset_secs: 0,
+                        },
+                    },
+                )
+            }
+            None => (system_time_micros(opts.now), YearEvidence::Clock),
+        };
+        let mut base = year::base_year_near(last_civil, last_k, anchor, &opts.zone);
+        if !strong_spans.is_empty() {
+            // Choose among the years around the weak guess the one that puts this file
+            // nearest to an input whose year is certain.
+            let mut best: Option<(i64, i32, String)> = None;
+            for b in [base - 1, base, base + 1] {
+                resolve(out, offs, b);
+                let Some((lo, hi)) = span(&out.events) else {
+                    continue;
+                };
+                for (p, (slo, shi)) in &strong_spans {
+                    let gap = if hi < *slo {
+                        slo - hi
+                    } else if lo > *shi {
+                        lo - shi
+                    } else {
+                        0
+                    };
+                    if best.as_ref().is_none_or(|(g, _, _)| gap < *g) {
+                        best = Some((gap, b, p.clone()));
+                    }
+                }
+            }
+            if let Some((_, b, p)) = best {
+                if b != base || !matches!(evidence, YearEvidence::Mtime { .. }) {
+                    evidence = YearEvidence::Neighbour { input: p };
+                }
+                base = b;
+            }
+        }
+        resolve(out, offs, base);
+        if !evidence.is_strong() {
+            diags[*i].warn(
+                WarnKind::WeakYear,
+                None,
+                format!(
+                    "{}: the year of its stamps was inferred from {}; use --year to set it",
+                    li.path,
+                    match &evidence {
+                        YearEvidence::Neighbour { input } =>
+                            format!("the neighbouring input {input}"),
+                        YearEvidence::Mtime { .. } => "the file's modification time".into(),
+                        _ => "the clock".into(),
+                    }
+                ),
+            );
+        }
+        stats[*i].year = Some(evidence);
+    }
+
+    // Per-input stats, first/last times.
+    for (i, out, _, _) in &mut outs {
+        let s = &mut stats[*i];
+        let year = s.year.take();
+        *s = std::mem::take(&mut out.stats);
+        s.year = year;
+        s.formats = FORMATS
+            .iter()
+            .zip(out.formats)
+            .filter(|(_, c)| *c > 0)
+            .map(|(f, c)| (*f, c))
+            .collect();
+        s.first_at = out.events.iter().map(|e| e.time).min_by_key(|t| t.micros);
+        s.last_at = out.events.iter().map(|e| e.time).max_by_key(|t| t.micros);
+        s.hosts = out
+            .hosts
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect();
+        s.hosts.sort();
+        if s.postfix_lines == 0 && s.lines > 0 {
+            diags[*i].warn(
+                WarnKind::NoPostfixLines,
+                None,
+                format!(
+                    "{}: no Postfix lines among its {} lines",
+                    loaded.inputs[*i].path, s.lines
+                ),
+            );
+        }
+        diags[*i].merge(std::mem::take(&mut out.diag));
+    }
+
+    // Order logs by content time (not by name), then drop lines that an earlier input
+    // already holds (overlapping copies, copytruncate).
+    outs.sort_by(|a, b| {
+        let fa = stats[a.0].first_at.map(|t| t.micros);
+        let fb = stats[b.0].first_at.map(|t| t.micros);
+        fa.cmp(&fb)
+            .then_with(|| loaded.inputs[a.0].path.cmp(&loaded.inputs[b.0].path))
+    });
+    for j in 1..outs.len() {
+        let (before, after) = outs.split_at_mut(j);
+        let cur = &mut after[0];
+        for prev in before.iter().rev() {
+            let dropped = drop_overlap(&prev.1.events, &mut cur.1.events);
+            if dropped > 0 {
+                let lines = cur.1.events.len();
+                let _ = lines;
+                stats[cur.0].duplicate_lines += dropped as u64;
+                diags[cur.0].warn(
+                    WarnKind::Duplicate,
+                    None,
+                    format!(
+                        "{}: its first {dropped} events repeat the end of {}; counted once",
+                        loaded.inputs[cur.0].path, loaded.inputs[prev.0].path
+                    ),
+                );
+                break;
+            }
+        }
+    }
+
+    let rank: HashMap<u32, usize> = outs
+        .iter()
+        .enumerate()
+        .map(|(r, (i, _, _, _))| (*i as u32, r))
+        .collect();
+    let mut events: Vec<Event<'a>> =
+        Vec::with_capacity(outs.iter().map(|o| o.1.events.len()).sum());
+    let mut unparsed = Vec::new();
+    for (i, out, _, _) in &mut outs {
+        stats[*i].events = out.events.len() as u64;
+        events.append(&mut out.events);
+        unparsed.append(&mut out.unparsed);
+    }
+    events.par_sort_unstable_by_key(|e| (e.time.micros, rank[&e.loc.input], e.loc.line, e.flags));
+    // Repeated copies share a location; `par_sort_unstable` may permute identical keys, but
+    // they are identical events, so the order is still deterministic in content.
+    unparsed.sort_by_key(|(l, _)| *l);
+
+    Parsed {
+        events,
+        stats,
+        diags,
+        unparsed,
+        dumps,
+    }
+}
+
+/// Two events are the same log line (ignoring where they were read).
+fn same_line(a: &Event<'_>, b: &Event<'_>) -> bool {
+    a.raw_time == b.raw_time
+        && a.pid == b.pid
+        && a.text == b.text
+        && a.host == b.host
+        && a.daemon_name == b.daemon_name
+        && a.instance == b.instance
+        && a.service == b.service
+        && a.queue == b.queue
+}
+
+/// If a suffix of `prev` equals a prefix of `cur`, remove that prefix from `cur` and return
+/// its length.
+fn drop_overlap(prev: &[Event<'_>], cur: &mut Vec<Event<'_>>) -> usize {
+    let Some(first) = cur.first() else {
+        return 0;
+    };
+    // Candidate start positions: events of `prev` equal to `cur[0]`, latest first, within
+    // the part of `prev` that is not older than `cur[0]`.
+    for start in (0..prev.len()).rev() {
+        if prev[start].time.micros < first.time.micros {
+            break;
+        }
+        if !same_line(&prev[start], first) {
+            continue;
+        }
+        let tail = &prev[start..];
+        if tail.len() <= cur.len() && tail.iter().zip(cur.iter()).all(|(a, b)| same_line(a, b)) {
+            let n = tail.len();
+            cur.drain(..n);
+            return n;
+        }
+    }
+    0
+}

@@ -1,0 +1,157 @@
+//! The `key=value` scanner for Postfix message text, over bytes, without allocation.
+//!
+//! Postfix separates fields with `, ` (qmgr, delivery agents, postscreen envelopes) or a
+//! single space (smtpd reject envelopes, `disconnect` command counts). A value in angle
+//! brackets runs to its closing `>` and may hold commas and spaces. Free text in
+//! parentheses, such as the remote reply after `status=deferred (`, ends the scan, so that
+//! `name=example.com` inside a DNS error is never read as a field.
+
+/// Iterator over `(key, value)` pairs of a message, in order.
+#[derive(Clone)]
+pub struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+pub fn fields(text: &[u8]) -> Fields<'_> {
+    Fields { rest: text }
+}
+
+/// The first value of `key`, if present.
+pub fn get<'a>(text: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    fields(text).find(|(k, _)| *k == key).map(|(_, v)| v)
+}
+
+fn is_key_char(c: u8) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-'
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            // Skip separators.
+            let start = self
+                .rest
+                .iter()
+                .position(|&c| c != b' ' && c != b',' && c != b';')?;
+            let tok = &self.rest[start..];
+            if tok[0] == b'(' {
+                self.rest = &[];
+                return None;
+            }
+            let key_len = tok.iter().take_while(|&&c| is_key_char(c)).count();
+            if key_len > 0 && tok[0].is_ascii_lowercase() && tok.get(key_len) == Some(&b'=') {
+                let key = &tok[..key_len];
+                let vstart = key_len + 1;
+                let v = &tok[vstart..];
+                let vlen = if v.first() == Some(&b'<') {
+                    match memchr::memchr(b'>', v) {
+                        Some(p) => p + 1,
+                        None => value_end(v),
+                    }
+                } else {
+                    value_end(v)
+                };
+                let value = &v[..vlen];
+                self.rest = &v[vlen..];
+                return Some((key, value));
+            }
+            // Not a field: skip this word.
+            let wlen = tok.iter().position(|&c| c == b' ').unwrap_or(tok.len());
+            self.rest = &tok[wlen..];
+        }
+    }
+}
+
+/// A plain value ends at a space, or at a comma followed by a space or the end.
+fn value_end(v: &[u8]) -> usize {
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b' ' => return i,
+            b',' if i + 1 == v.len() || v[i + 1] == b' ' => return i,
+            _ => i += 1,
+        }
+    }
+    v.len()
+}
+
+/// Strip one pair of angle brackets: `<a@b>` → `a@b`; other values are returned as they are.
+pub fn unbracket(v: &[u8]) -> &[u8] {
+    if v.len() >= 2 && v[0] == b'<' && v[v.len() - 1] == b'>' {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    }
+}
+
+/// The text in parentheses after `status=S `: from the first ` (` after the status to the
+/// last `)` of the message (the reply may itself contain parentheses).
+pub fn status_reason(text: &[u8]) -> Option<&[u8]> {
+    let at = memchr::memmem::find(text, b"status=")?;
+    let after = &text[at..];
+    let open = memchr::memmem::find(after, b" (")?;
+    let body = &after[open + 2..];
+    let close = memchr::memrchr(b')', body)?;
+    Some(&body[..close])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(b: &[u8]) -> &str {
+        std::str::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn delivery_line_from_the_lab() {
+        let t = b"to=<judy7@throttle.test>, relay=127.0.0.1[127.0.0.1]:2526, conn_use=2, delay=37, delays=37/0.18/0/0.04, dsn=4.7.0, status=deferred (host 127.0.0.1[127.0.0.1] said: 451 4.7.0 Try again later (in reply to RCPT TO command))";
+        let got: Vec<(String, String)> = fields(t)
+            .map(|(k, v)| (s(k).to_string(), s(v).to_string()))
+            .collect();
+        let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["to", "relay", "conn_use", "delay", "delays", "dsn", "status"]
+        );
+        assert_eq!(got[0].1, "<judy7@throttle.test>");
+        assert_eq!(got[4].1, "37/0.18/0/0.04");
+        assert_eq!(got[6].1, "deferred");
+        assert_eq!(
+            s(status_reason(t).unwrap()),
+            "host 127.0.0.1[127.0.0.1] said: 451 4.7.0 Try again later (in reply to RCPT TO command)"
+        );
+    }
+
+    #[test]
+    fn reason_text_is_not_scanned() {
+        let t = b"to=<a@partner.test>, relay=none, delay=1, delays=1/0/0/0, dsn=4.4.3, status=deferred (Host or domain name not found. Name service error for name=partner.test type=MX: Host not found, try again)";
+        assert_eq!(get(t, b"name"), None);
+        assert_eq!(get(t, b"dsn"), Some(&b"4.4.3"[..]));
+    }
+
+    #[test]
+    fn space_separated_envelopes_and_counts() {
+        let t = b"reject: RCPT from unknown[0.0.0.0]: 450 4.7.25 Client host rejected: cannot find your hostname, [0.0.0.0]; from=<spam@example.com> to=<inbox@example.org> proto=ESMTP helo=<mail.port25.com>";
+        assert_eq!(get(t, b"from"), Some(&b"<spam@example.com>"[..]));
+        assert_eq!(get(t, b"helo"), Some(&b"<mail.port25.com>"[..]));
+        let d = b"disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4";
+        assert_eq!(get(d, b"rcpt"), Some(&b"0/1"[..]));
+        assert_eq!(get(d, b"commands"), Some(&b"3/4"[..]));
+    }
+
+    #[test]
+    fn bracketed_values_keep_commas() {
+        let t = b"from=<\"a, b\"@x.test>, size=890, nrcpt=1 (queue active)";
+        assert_eq!(get(t, b"from"), Some(&b"<\"a, b\"@x.test>"[..]));
+        assert_eq!(get(t, b"nrcpt"), Some(&b"1"[..]));
+        assert_eq!(unbracket(get(t, b"size").unwrap()), b"890");
+        let m = b"message-id=<20261130015115.00001.throttle@gen.labhost.example>";
+        assert_eq!(
+            unbracket(get(m, b"message-id").unwrap()),
+            b"20261130015115.00001.throttle@gen.labhost.example"
+        );
+    }
+}

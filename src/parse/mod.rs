@@ -1,0 +1,521 @@
+//! Lines to events: one Postfix log line becomes one borrowed [`Event`], without allocation.
+//!
+//! The parse is layered: [`header`] reads the syslog prefix (time, host, tag, pid), this
+//! module splits the tag into instance/service/daemon (FORMATS.md §2), unwraps what wraps a
+//! message (a container's doubled prefix, Solaris `[ID …]` tokens, rsyslog's
+//! `message repeated N times: [ … ]`), reads the severity and the queue ID, and leaves the
+//! rest as text; [`kv`] reads `key=value` fields from that text on demand. What a message
+//! *means* (delivery, arrival, removal …) is decided by the timeline layer, not here.
+
+pub mod header;
+pub mod kv;
+pub mod qid;
+
+pub use header::{RawTime, TimeFormat};
+pub use qid::{QueueId, QueueRef};
+
+use crate::time::Stamp;
+
+/// Where an event came from: the index of its input and its 1-based line number there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    pub input: u32,
+    pub line: u32,
+}
+
+/// The severity a daemon logged the message with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Fatal,
+    Panic,
+}
+
+/// The Postfix program that logged a line: the last element of the syslog tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Daemon {
+    Anvil,
+    Bounce,
+    Cleanup,
+    Discard,
+    Dnsblog,
+    Error,
+    Flush,
+    Lmtp,
+    Local,
+    Master,
+    Pickup,
+    Pipe,
+    Postdrop,
+    /// The `postfix` command itself (tag without a slash).
+    Postfix,
+    PostfixScript,
+    Postlogd,
+    Postmap,
+    Postqueue,
+    Postscreen,
+    Postsuper,
+    Proxymap,
+    Qmgr,
+    Retry,
+    Scache,
+    Sendmail,
+    Showq,
+    Smtp,
+    Smtpd,
+    Tlsmgr,
+    Tlsproxy,
+    TrivialRewrite,
+    Verify,
+    Virtual,
+    /// A daemon name we do not know (custom `master.cf` commands).
+    Other,
+}
+
+impl Daemon {
+    pub fn from_name(name: &[u8]) -> Daemon {
+        match name {
+            b"anvil" => Daemon::Anvil,
+            b"bounce" | b"defer" | b"trace" => Daemon::Bounce,
+            b"cleanup" => Daemon::Cleanup,
+            b"discard" => Daemon::Discard,
+            b"dnsblog" => Daemon::Dnsblog,
+            b"error" => Daemon::Error,
+            b"flush" => Daemon::Flush,
+            b"lmtp" => Daemon::Lmtp,
+            b"local" => Daemon::Local,
+            b"master" => Daemon::Master,
+            b"pickup" => Daemon::Pickup,
+            b"pipe" => Daemon::Pipe,
+            b"postdrop" => Daemon::Postdrop,
+            b"postfix" => Daemon::Postfix,
+            b"postfix-script" => Daemon::PostfixScript,
+            b"postlogd" => Daemon::Postlogd,
+            b"postmap" => Daemon::Postmap,
+            b"postqueue" => Daemon::Postqueue,
+            b"postscreen" => Daemon::Postscreen,
+            b"postsuper" => Daemon::Postsuper,
+            b"proxymap" => Daemon::Proxymap,
+            b"qmgr" | b"nqmgr" => Daemon::Qmgr,
+            b"retry" => Daemon::Retry,
+            b"scache" => Daemon::Scache,
+            b"sendmail" => Daemon::Sendmail,
+            b"showq" => Daemon::Showq,
+            b"smtp" => Daemon::Smtp,
+            b"smtpd" => Daemon::Smtpd,
+            b"tlsmgr" => Daemon::Tlsmgr,
+            b"tlsproxy" => Daemon::Tlsproxy,
+            b"trivial-rewrite" => Daemon::TrivialRewrite,
+            b"verify" => Daemon::Verify,
+            b"virtual" => Daemon::Virtual,
+            _ => Daemon::Other,
+        }
+    }
+
+    /// Delivery agents log one `to=` line per recipient and attempt.
+    pub fn is_delivery_agent(self) -> bool {
+        matches!(
+            self,
+            Daemon::Smtp
+                | Daemon::Lmtp
+                | Daemon::Local
+                | Daemon::Virtual
+                | Daemon::Pipe
+                | Daemon::Error
+                | Daemon::Retry
+                | Daemon::Discard
+        )
+    }
+}
+
+/// Flags on an event.
+pub mod flags {
+    /// One of the N copies of an rsyslog `message repeated N times` line.
+    pub const REPEATED: u8 = 1;
+    /// Taken from inside an outer syslog prefix (container logs forwarded by the host).
+    pub const UNWRAPPED: u8 = 2;
+}
+
+/// One Postfix log line, borrowed from the input.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'a> {
+    /// The time as written; `time` is filled from it once the year is known.
+    pub raw_time: RawTime,
+    /// The resolved instant (valid after ingest has resolved the input's year and zone).
+    pub time: Stamp,
+    pub format: TimeFormat,
+    pub host: &'a [u8],
+    /// The syslog name's first element: `postfix`, `postfix-out`, `postfix-239.58.50.50`.
+    pub instance: &'a [u8],
+    /// Service label between instance and daemon (`submission`, `content-filter`), or empty.
+    pub service: &'a [u8],
+    pub daemon_name: &'a [u8],
+    pub daemon: Daemon,
+    pub pid: Option<u32>,
+    pub severity: Severity,
+    pub queue: QueueRef,
+    /// The message after the queue ID and severity, e.g. `to=<a@b>, relay=…`.
+    pub text: &'a [u8],
+    pub flags: u8,
+    pub loc: Loc,
+}
+
+impl<'a> Event<'a> {
+    /// The `key=value` fields of the text, in order.
+    pub fn fields(&self) -> kv::Fields<'a> {
+        kv::fields(self.text)
+    }
+
+    /// One field's value, as written (angle brackets kept).
+    pub fn field(&self, key: &[u8]) -> Option<&'a [u8]> {
+        kv::get(self.text, key)
+    }
+
+    /// The syslog tag re-assembled for display, e.g. `postfix-out/submission/smtpd`.
+    pub fn tag(&self) -> String {
+        let mut s = String::from_utf8_lossy(self.instance).into_owned();
+        if !self.service.is_empty() {
+            s.push('/');
+            s.push_str(&String::from_utf8_lossy(self.service));
+        }
+        if self.daemon != Daemon::Postfix || self.instance != b"postfix" {
+            s.push('/');
+            s.push_str(&String::from_utf8_lossy(self.daemon_name));
+        }
+        s
+    }
+}
+
+/// What one line turned out to be.
+#[derive(Clone, Copy, Debug)]
+pub enum Line<'a> {
+    /// A Postfix line; `repeat` is how many events it stands for (1, or N for rsyslog's
+    /// `message repeated N times`).
+    Postfix { event: Event<'a>, repeat: u32 },
+    /// A syslog line from another program (amavis, dovecot, opendkim …): counted, skipped.
+    Foreign {
+        time: RawTime,
+        format: TimeFormat,
+        host: &'a [u8],
+    },
+    /// sysklogd's `last message repeated N times`: repeats the previous line of the host.
+    LastRepeated {
+        time: RawTime,
+        format: TimeFormat,
+        host: &'a [u8],
+        count: u32,
+    },
+    /// Not a syslog line at all (a pasted command, a fragment).
+    NotSyslog,
+}
+
+/// Split a Postfix syslog tag into (instance, service, daemon), or `None` if the tag is
+/// not Postfix's: `^postfix(-[^/\s\[]+)?(/[^/\s\[]+)*/[a-z-]+$`, or bare `postfix`.
+pub fn split_tag(tag: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    if tag == b"postfix" {
+        return Some((tag, b"", tag));
+    }
+    let first = memchr::memchr(b'/', tag)?;
+    let instance = &tag[..first];
+    if !(instance == b"postfix" || (instance.len() > 8 && instance.starts_with(b"postfix-"))) {
+        return None;
+    }
+    let last = memchr::memrchr(b'/', tag)?;
+    let daemon = &tag[last + 1..];
+    if daemon.is_empty()
+        || !daemon
+            .iter()
+            .all(|&c| c.is_ascii_lowercase() || c == b'-' || c.is_ascii_digit())
+    {
+        return None;
+    }
+    let service = if last > first {
+        &tag[first + 1..last]
+    } else {
+        &b""[..]
+    };
+    if service.split(|&c| c == b'/').any(|s| s.is_empty()) && !service.is_empty() {
+        return None;
+    }
+    Some((instance, service, daemon))
+}
+
+fn strip_severity(m: &[u8]) -> (Severity, &[u8]) {
+    for (p, s) in [
+        (&b"warning: "[..], Severity::Warning),
+        (b"error: ", Severity::Error),
+        (b"fatal: ", Severity::Fatal),
+        (b"panic: ", Severity::Panic),
+    ] {
+        if let Some(rest) = m.strip_prefix(p) {
+            return (s, rest);
+        }
+    }
+    (Severity::Info, m)
+}
+
+/// `QID: ` or `NOQUEUE: ` at the start of a message.
+pub fn strip_queue(m: &[u8]) -> (QueueRef, &[u8]) {
+    // Queue IDs are at most 23 characters; look for ": " within that.
+    let window = &m[..m.len().min(qid::MAX_LEN + 2)];
+    if let Some(colon) = memchr::memchr(b':', window) {
+        if m.get(colon + 1) == Some(&b' ') || colon + 1 == m.len() {
+            let word = &m[..colon];
+            let rest = m.get(colon + 2..).unwrap_or(&[]);
+            if word == b"NOQUEUE" {
+                return (QueueRef::NoQueue, rest);
+            }
+            if let Some(q) = QueueId::parse(word) {
+                return (QueueRef::Id(q), rest);
+            }
+        }
+    }
+    (QueueRef::None, m)
+}
+
+/// `message repeated N times: [ ORIGINAL]` → (N, ORIGINAL).
+fn repeated(m: &[u8]) -> Option<(u32, &[u8])> {
+    let rest = m.strip_prefix(b"message repeated ")?;
+    let n_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n_len == 0 || n_len > 9 {
+        return None;
+    }
+    let n: u32 = std::str::from_utf8(&rest[..n_len]).ok()?.parse().ok()?;
+    let inner = rest[n_len..].strip_prefix(b" times: [")?;
+    let inner = inner.strip_suffix(b"]")?;
+    Some((n, inner.strip_prefix(b" ").unwrap_or(inner)))
+}
+
+/// `last message repeated N times` (sysklogd, busybox), optionally wrapped in `--- … ---`.
+fn last_repeated(m: &[u8]) -> Option<u32> {
+    let m = m.strip_prefix(b"--- ").unwrap_or(m);
+    let rest = m.strip_prefix(b"last message repeated ")?;
+    let n_len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n_len == 0 || n_len > 9 || !rest[n_len..].starts_with(b" time") {
+        return None;
+    }
+    std::str::from_utf8(&rest[..n_len]).ok()?.parse().ok()
+}
+
+/// Solaris syslog's `[ID 197553 mail.info] ` after `prog[pid]: `.
+fn strip_solaris_id(m: &[u8]) -> &[u8] {
+    if let Some(rest) = m.strip_prefix(b"[ID ") {
+        if let Some(close) = memchr::memchr(b']', rest) {
+            let inner = &rest[..close];
+            if inner.contains(&b' ') && inner.iter().take_while(|c| c.is_ascii_digit()).count() > 0
+            {
+                return rest[close + 1..]
+                    .strip_prefix(b" ")
+                    .unwrap_or(&rest[close + 1..]);
+            }
+        }
+    }
+    m
+}
+
+/// Parse one line (without its newline). Never panics, whatever the bytes.
+pub fn parse_line(line: &[u8]) -> Line<'_> {
+    let Some(mut p) = header::prefix(line) else {
+        // `host last message repeated N times` has no tag.
+        if let Some((time, format, n)) = header::timestamp(line) {
+            if let Some(rest) = line.get(n + 1..) {
+                if let Some(sp) = memchr::memchr(b' ', rest) {
+                    if let Some(count) = last_repeated(&rest[sp + 1..]) {
+                        return Line::LastRepeated {
+                            time,
+                            format,
+                            host: &rest[..sp],
+                            count,
+                        };
+                    }
+                }
+            }
+        }
+        return Line::NotSyslog;
+    };
+    let mut flags = 0u8;
+    // A container's syslog line wrapped in the host's: take the inner host, tag and pid,
+    // keep the outer (host) time, which shares the zone of the host's other lines.
+    if let Some(inner) = header::prefix(p.message) {
+        p.host = inner.host;
+        p.tag = inner.tag;
+        p.pid = inner.pid;
+        p.message = inner.message;
+        flags |= flags::UNWRAPPED;
+    }
+    let Some((instance, service, daemon_name)) = split_tag(p.tag) else {
+        if let Some(count) = last_repeated(p.message) {
+            return Line::LastRepeated {
+                time: p.time,
+                format: p.format,
+                host: p.host,
+                count,
+            };
+        }
+        return Line::Foreign {
+            time: p.time,
+            format: p.format,
+            host: p.host,
+        };
+    };
+    let mut message = strip_solaris_id(p.message);
+    let mut repeat = 1;
+    if let Some((n, inner)) = repeated(message) {
+        repeat = n;
+        message = inner;
+        flags |= flags::REPEATED;
+    }
+    let (mut severity, rest) = strip_severity(message);
+    let (queue, mut text) = strip_queue(rest);
+    if severity == Severity::Info && queue != QueueRef::None {
+        (severity, text) = strip_severity(text);
+    }
+    Line::Postfix {
+        event: Event {
+            raw_time: p.time,
+            time: match p.time {
+                RawTime::Absolute(s) => s,
+                RawTime::Civil(_) => Stamp {
+                    micros: 0,
+                    offset_secs: 0,
+                },
+            },
+            format: p.format,
+            host: p.host,
+            instance,
+            service,
+            daemon_name,
+            daemon: Daemon::from_name(daemon_name),
+            pid: p.pid,
+            severity,
+            queue,
+            text,
+            flags,
+            loc: Loc::default(),
+        },
+        repeat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(line: &[u8]) -> (Event<'_>, u32) {
+        match parse_line(line) {
+            Line::Postfix { event, repeat } => (event, repeat),
+            other => panic!("not postfix: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn delivery_line_from_the_lab() {
+        let (e, n) = event(b"Nov 30 01:51:37 mx1 postfix/smtp[17120]: B6CC5B6472: to=<judy7@throttle.test>, relay=127.0.0.1[127.0.0.1]:2526, conn_use=2, delay=37, delays=37/0.18/0/0.04, dsn=4.7.0, status=deferred (host 127.0.0.1[127.0.0.1] said: 451 4.7.0 Try again later (in reply to RCPT TO command))");
+        assert_eq!(n, 1);
+        assert_eq!(e.daemon, Daemon::Smtp);
+        assert_eq!(e.instance, b"postfix");
+        assert_eq!(e.service, b"");
+        assert_eq!(e.queue.id().unwrap().as_str(), "B6CC5B6472");
+        assert_eq!(e.field(b"status"), Some(&b"deferred"[..]));
+        assert_eq!(e.field(b"to"), Some(&b"<judy7@throttle.test>"[..]));
+        assert_eq!(e.tag(), "postfix/smtp");
+    }
+
+    #[test]
+    fn tags_split_into_instance_service_daemon() {
+        assert_eq!(
+            split_tag(b"postfix-mx/content-filter/smtp"),
+            Some((&b"postfix-mx"[..], &b"content-filter"[..], &b"smtp"[..]))
+        );
+        assert_eq!(
+            split_tag(b"postfix-239.58.50.50/qmgr"),
+            Some((&b"postfix-239.58.50.50"[..], &b""[..], &b"qmgr"[..]))
+        );
+        assert_eq!(
+            split_tag(b"postfix/smtp-25/smtpd"),
+            Some((&b"postfix"[..], &b"smtp-25"[..], &b"smtpd"[..]))
+        );
+        assert_eq!(
+            split_tag(b"postfix/postfix-script").unwrap().2,
+            b"postfix-script"
+        );
+        for foreign in [
+            &b"amavis"[..],
+            b"dovecot",
+            b"lightmeter/headers",
+            b"postfixadmin/x",
+            b"postfix-/smtp",
+            b"postfix/SMTP",
+        ] {
+            assert_eq!(split_tag(foreign), None, "{:?}", foreign);
+        }
+    }
+
+    #[test]
+    fn noqueue_and_severity_around_the_queue_id() {
+        let (e, _) = event(b"Nov  1 02:11:18 conch postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 450 4.7.25 Client host rejected");
+        assert_eq!(e.queue, QueueRef::NoQueue);
+        assert!(e.text.starts_with(b"reject: RCPT"));
+        let (e, _) = event(b"Nov  1 02:11:18 h postfix/cleanup[1]: warning: 9BECF3F19D: sender_canonical_maps map lookup problem");
+        assert_eq!(e.severity, Severity::Warning);
+        assert_eq!(e.queue.id().unwrap().as_str(), "9BECF3F19D");
+        let (e, _) = event(b"Nov  1 02:11:18 h postfix/cleanup[1]: D8B07E3DB6: warning: header Subject: x from y[1.2.3.4]; from=<a@b> to=<c@d> proto=ESMTP helo=<e>");
+        assert_eq!(e.severity, Severity::Warning);
+        assert_eq!(e.queue.id().unwrap().as_str(), "D8B07E3DB6");
+        assert!(e.text.starts_with(b"header Subject"));
+        let (e, _) = event(b"Mar 15 06:25:12 mframe1 postfix/postfix-script[23423]: fatal: the Postfix mail system is already running");
+        assert_eq!(e.severity, Severity::Fatal);
+        assert_eq!(e.queue, QueueRef::None);
+        let (e, _) = event(b"Jan 14 16:30:24 mframe1 postfix[662]: fatal: usage: postfix [-c config_dir] [-Dv] command");
+        assert_eq!(e.daemon, Daemon::Postfix);
+        assert_eq!(e.tag(), "postfix");
+    }
+
+    #[test]
+    fn rsyslog_repeats_expand() {
+        let (e, n) = event(b"Nov 30 02:00:00 mx postfix/smtp[26192]: message repeated 2 times: [ C71221E1E6C: to=<admin@x.test>, relay=none, delay=0, delays=0/0/0/0, dsn=5.4.6, status=bounced (mail for x.test loops back to myself)]");
+        assert_eq!(n, 2);
+        assert_eq!(e.flags & flags::REPEATED, flags::REPEATED);
+        assert_eq!(e.queue.id().unwrap().as_str(), "C71221E1E6C");
+        assert_eq!(e.field(b"status"), Some(&b"bounced"[..]));
+        match parse_line(b"Nov 30 02:00:00 mx last message repeated 3 times") {
+            Line::LastRepeated { count, host, .. } => {
+                assert_eq!((count, host), (3, &b"mx"[..]))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn doubled_prefix_is_unwrapped() {
+        let (e, _) = event(b"May 02 22:56:18 XXX docker[32360]: May  2 20:56:17 YYY postfix/smtp[17742]: 0123456789: to=<a@b.test>, status=sent (ok)");
+        assert_eq!(e.flags & flags::UNWRAPPED, flags::UNWRAPPED);
+        assert_eq!(e.pid, Some(17742));
+        assert_eq!(e.host, b"YYY");
+        assert_eq!(e.daemon, Daemon::Smtp);
+        // The outer (host) time is kept.
+        assert!(
+            matches!(e.raw_time, RawTime::Civil(c) if c.micros_of_day / 1_000_000 == 22 * 3600 + 56 * 60 + 18)
+        );
+    }
+
+    #[test]
+    fn solaris_id_token_is_stripped() {
+        let (e, _) = event(
+            b"Jan  5 10:11:12 mx postfix/smtpd[1234]: [ID 197553 mail.info] connect from a[1.2.3.4]",
+        );
+        assert_eq!(e.text, b"connect from a[1.2.3.4]");
+    }
+
+    #[test]
+    fn foreign_and_junk() {
+        assert!(matches!(
+            parse_line(b"Jun 29 03:10:03 RHL058 sendmail[3569]: s5T68YTv003569: from=<x>"),
+            Line::Foreign { .. }
+        ));
+        assert!(matches!(parse_line(b"America/Boise]"), Line::NotSyslog));
+    }
+}

@@ -1,0 +1,191 @@
+//! The report model: one serde structure that every renderer formats. Analysis fills it; the
+//! renderers (JSON now; Markdown and HTML later) never parse anything.
+//!
+//! The JSON contract is `mailsleuth/report/1`: later versions add fields, never rename them.
+
+pub mod json;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diag::{WarnKind, Warning};
+use crate::ingest::{year::YearEvidence, Loaded, Parsed};
+use crate::time::Stamp;
+
+pub const SCHEMA: &str = "mailsleuth/report/1";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub generator: Generator,
+    pub settings: Settings,
+    pub inputs: Vec<InputReport>,
+    pub span: Span,
+    pub totals: Totals,
+    /// Hosts with Postfix lines, and how many events each.
+    pub hosts: Vec<HostCount>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Generator {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    /// The zone given to zone-less stamps.
+    pub timezone: String,
+    /// `--year`, if given.
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub kind: &'static str,
+    pub compression: &'static str,
+    /// `traditional`, `traditional-precise`, `rfc3339`, `iso8601`, `mixed`; null for dumps.
+    pub timestamp_format: Option<&'static str>,
+    /// Bytes as stored (compressed size for gzip).
+    pub bytes: u64,
+    pub lines: u64,
+    pub postfix_lines: u64,
+    /// `lines - postfix_lines`: other programs, non-syslog lines, blank, overlong, duplicate.
+    pub skipped_lines: u64,
+    pub skipped: SkippedLines,
+    /// Events produced: repeats expanded, duplicates removed.
+    pub events: u64,
+    pub repeated_events: u64,
+    /// Queue dump records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    pub first_at: Option<Stamp>,
+    pub last_at: Option<Stamp>,
+    /// What fixed the year of year-less stamps.
+    pub year_evidence: Option<YearEvidence>,
+    pub hosts: Vec<String>,
+    /// The content repeats this input byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// Warning counts by kind.
+    pub warning_counts: BTreeMap<WarnKind, u64>,
+    /// The first warnings of each kind, with file position.
+    pub warnings: Vec<Warning>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct SkippedLines {
+    pub other_programs: u64,
+    pub not_syslog: u64,
+    pub blank: u64,
+    pub overlong: u64,
+    pub duplicate: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Span {
+    pub start: Option<Stamp>,
+    pub end: Option<Stamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    pub inputs: usize,
+    pub inputs_skipped: usize,
+    pub log_lines: u64,
+    pub postfix_lines: u64,
+    pub events: u64,
+    pub hosts: usize,
+    pub queue_dumps: usize,
+    pub queue_records: u64,
+    pub warnings: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostCount {
+    pub host: String,
+    pub events: u64,
+}
+
+/// Build the report from what ingest produced.
+pub fn build(loaded: &Loaded, parsed: &Parsed<'_>, settings: Settings) -> Report {
+    let mut inputs = Vec::with_capacity(loaded.inputs.len());
+    for (i, li) in loaded.inputs.iter().enumerate() {
+        let s = &parsed.stats[i];
+        let d = &parsed.diags[i];
+        let is_dump = matches!(
+            li.kind,
+            crate::input::Kind::PostqueueP | crate::input::Kind::PostqueueJ
+        );
+        let is_log = li.kind == crate::input::Kind::Maillog;
+        inputs.push(InputReport {
+            path: li.path.clone(),
+            kind: if li.duplicate_of.is_some() && !is_log {
+                "skipped"
+            } else {
+                li.kind.name()
+            },
+            compression: li.compression.name(),
+            timestamp_format: if is_log { s.format_name() } else { None },
+            bytes: li.stored_bytes,
+            lines: s.lines,
+            postfix_lines: s.postfix_lines,
+            skipped_lines: if is_log { s.skipped_lines() } else { 0 },
+            skipped: SkippedLines {
+                other_programs: s.foreign_lines,
+                not_syslog: s.not_syslog_lines,
+                blank: s.blank_lines,
+                overlong: s.overlong_lines,
+                duplicate: s.duplicate_lines,
+            },
+            events: s.events,
+            repeated_events: s.repeated_events,
+            records: is_dump.then_some(s.records),
+            first_at: s.first_at,
+            last_at: s.last_at,
+            year_evidence: s.year.clone(),
+            hosts: s.hosts.clone(),
+            duplicate_of: li.duplicate_of.map(|j| loaded.inputs[j].path.clone()),
+            warning_counts: d.counts().clone(),
+            warnings: d.samples().to_vec(),
+        });
+    }
+    let logs = || inputs.iter().filter(|i| i.kind == "maillog");
+    let start = logs().filter_map(|i| i.first_at).min_by_key(|t| t.micros);
+    let end = logs().filter_map(|i| i.last_at).max_by_key(|t| t.micros);
+    let mut host_counts: BTreeMap<&[u8], u64> = BTreeMap::new();
+    for e in &parsed.events {
+        *host_counts.entry(e.host).or_insert(0) += 1;
+    }
+    let totals = Totals {
+        inputs: inputs.len(),
+        inputs_skipped: inputs.iter().filter(|i| i.kind == "skipped").count(),
+        log_lines: logs().map(|i| i.lines).sum(),
+        postfix_lines: logs().map(|i| i.postfix_lines).sum(),
+        events: parsed.events.len() as u64,
+        hosts: host_counts.len(),
+        queue_dumps: parsed.dumps.len(),
+        queue_records: parsed.dumps.iter().map(|d| d.messages.len() as u64).sum(),
+        warnings: parsed.diags.iter().map(|d| d.total()).sum(),
+    };
+    Report {
+        schema: SCHEMA,
+        generator: Generator {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        settings,
+        inputs,
+        span: Span { start, end },
+        totals,
+        hosts: host_counts
+            .into_iter()
+            .map(|(h, n)| HostCount {
+                host: String::from_utf8_lossy(h).into_owned(),
+                events: n,
+            })
+            .collect(),
+    }
+}
