@@ -1,0 +1,83 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use mailsleuth::ingest::{self, Loaded, Options, Parsed};
+use mailsleuth::input::discover;
+use mailsleuth::parse::Event;
+use mailsleuth::time::Zone;
+
+/// The shared corpus. Tests that need it fail (never skip) when it is missing.
+pub fn corpus(rel: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    assert!(
+        root.is_dir(),
+        "the shared corpus is missing at {}: these tests need it",
+        root.display()
+    );
+    root.join(rel)
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub fn utc_options() -> Options {
+    Options {
+        zone: Zone::utc(),
+        ..Options::default()
+    }
+}
+
+pub fn load(paths: &[PathBuf], opts: &Options) -> Loaded {
+    let (files, bad) = discover::discover(paths);
+    assert!(bad.is_empty(), "unreadable: {bad:?}");
+    ingest::load(&files, opts)
+}
+
+/// An event as text: everything but where it was read from.
+pub fn render(e: &Event<'_>) -> String {
+    format!(
+        "{} {} {}[{:?}] {:?} {:?} {}",
+        e.time,
+        String::from_utf8_lossy(e.host),
+        e.tag(),
+        e.pid,
+        e.severity,
+        e.queue,
+        String::from_utf8_lossy(e.text)
+    )
+}
+
+pub fn rendered(p: &Parsed<'_>) -> Vec<String> {
+    p.events.iter().map(render).collect()
+}
+
+/// The rotated set of the combined lab scenario, oldest first.
+pub fn combined_set(prefix: &str) -> Vec<PathBuf> {
+    let dir = corpus("lab/combined");
+    [".4.gz", ".3.gz", ".2.gz", ".1", ""]
+        .iter()
+        .map(|s| dir.join(format!("{prefix}{s}")))
+        .collect()
+}
+
+/// The decompressed concatenation of files, in the order given.
+pub fn concatenate(paths: &[PathBuf]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    for p in paths {
+        let raw = std::fs::read(p).unwrap();
+        if raw.starts_with(&[0x1f, 0x8b]) {
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .unwrap();
+        } else {
+            out.extend_from_slice(&raw);
+        }
+    }
+    out
+}

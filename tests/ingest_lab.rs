@@ -1,0 +1,304 @@
+//! Ingest on the real lab corpus: rotated sets in any order, concatenated, in both timestamp
+//! formats, truncated gzip, copies and overlaps, year inference, thread-count independence.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use common::*;
+use mailsleuth::diag::WarnKind;
+use mailsleuth::ingest::{self, year::YearEvidence};
+
+#[test]
+fn rotated_set_in_any_order_equals_the_concatenated_file() {
+    let opts = utc_options();
+    let set = combined_set("mail.log");
+    let reference = {
+        let l = load(&set, &opts);
+        let p = ingest::parse(&l, &opts);
+        rendered(&p)
+    };
+    // The lab's own count: 5 files of 4812 lines.
+    let wc: usize = concatenate(&set)
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(reference.len(), wc);
+
+    let mut reversed = set.clone();
+    reversed.reverse();
+    let mut shuffled = set.clone();
+    shuffled.swap(0, 3);
+    shuffled.swap(1, 4);
+    for order in [reversed, shuffled] {
+        let l = load(&order, &opts);
+        let p = ingest::parse(&l, &opts);
+        assert_eq!(rendered(&p), reference, "order {order:?}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("all.log");
+    std::fs::write(&one, concatenate(&set)).unwrap();
+    let l = load(&[one], &opts);
+    let p = ingest::parse(&l, &opts);
+    assert_eq!(rendered(&p), reference);
+}
+
+/// Per-second counts of (daemon, queue ID, text): what both formats must agree on.
+fn content_counts(paths: &[std::path::PathBuf]) -> (usize, BTreeMap<String, usize>) {
+    let opts = utc_options();
+    let l = load(paths, &opts);
+    let p = ingest::parse(&l, &opts);
+    let mut m = BTreeMap::new();
+    for e in &p.events {
+        let key = format!(
+            "{} {} {:?} {}",
+            e.time.unix_secs(),
+            e.tag(),
+            e.queue,
+            String::from_utf8_lossy(e.text)
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    (p.events.len(), m)
+}
+
+#[test]
+fn both_timestamp_formats_give_identical_counts() {
+    let (n_trad, trad) = content_counts(&combined_set("mail.log"));
+    let (n_rfc, rfc) = content_counts(&combined_set("mail-rfc3339.log"));
+    assert_eq!(n_trad, n_rfc);
+    assert_eq!(trad, rfc);
+}
+
+#[test]
+fn rfc3339_set_is_ordered_and_dated_from_its_stamps() {
+    let opts = utc_options();
+    let l = load(&combined_set("mail-rfc3339.log"), &opts);
+    let p = ingest::parse(&l, &opts);
+    assert!(p.events.windows(2).all(|w| w[0].time <= w[1].time));
+    for s in &p.stats {
+        assert_eq!(s.year, Some(YearEvidence::InStamps));
+        assert_eq!(s.format_name(), Some("rfc3339"));
+    }
+    // The earliest stamp written (all share +00:00, so text order is time order).
+    let text = concatenate(&combined_set("mail-rfc3339.log"));
+    let earliest = String::from_utf8_lossy(&text)
+        .lines()
+        .map(|l| l[..32].to_string())
+        .min()
+        .unwrap();
+    assert_eq!(p.events.first().unwrap().time.to_string(), earliest);
+}
+
+#[test]
+fn traditional_set_takes_its_year_from_strong_evidence() {
+    let opts = utc_options();
+    let l = load(&combined_set("mail.log"), &opts);
+    let p = ingest::parse(&l, &opts);
+    for (li, s) in l.inputs.iter().zip(&p.stats) {
+        let ev = s.year.as_ref().unwrap();
+        assert!(ev.is_strong(), "{}: {ev:?}", li.path);
+        assert_eq!(s.first_at.unwrap().year(), 2026);
+    }
+}
+
+#[test]
+fn short_ids_take_their_year_from_a_queue_dump() {
+    let opts = utc_options();
+    let log = fixture("throttle/mail.log");
+    let dump = fixture("throttle/queue/postqueue-j-20261130T021747Z.jsonl");
+    let l = load(&[log.clone(), dump], &opts);
+    let p = ingest::parse(&l, &opts);
+    match &p.stats[0].year {
+        Some(YearEvidence::QueueDump { queue_id, .. }) => assert!(!queue_id.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.stats[0].first_at.unwrap().year(), 2026);
+    // Alone, the log only has its mtime: a weak guess, said as a note.
+    let l = load(&[log], &opts);
+    let p = ingest::parse(&l, &opts);
+    assert!(matches!(p.stats[0].year, Some(YearEvidence::Mtime { .. })));
+    assert_eq!(p.diags[0].count(WarnKind::WeakYear), 1);
+}
+
+#[test]
+fn a_flag_year_wins_and_rollover_starts_the_next_year() {
+    // Real lab lines, re-dated to cross a year boundary: the first half on Dec 31, the rest
+    // on Jan 1.
+    let text = std::fs::read_to_string(fixture("throttle/mail.log")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let date = if i < half { "Dec 31" } else { "Jan  1" };
+        out.push_str(date);
+        out.push_str(&l[6..]);
+        out.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("rollover.log");
+    std::fs::write(&f, out).unwrap();
+    let mut opts = utc_options();
+    opts.year = Some(2025);
+    let l = load(&[f], &opts);
+    let p = ingest::parse(&l, &opts);
+    assert_eq!(p.stats[0].year, Some(YearEvidence::Flag { year: 2025 }));
+    assert_eq!(p.stats[0].first_at.unwrap().year(), 2025);
+    assert_eq!(p.stats[0].last_at.unwrap().year(), 2026);
+    assert!(p.events.windows(2).all(|w| w[0].time <= w[1].time));
+    assert_eq!(p.events.len(), lines.len());
+}
+
+#[test]
+fn truncated_gzip_keeps_the_lines_before_the_break() {
+    let src = corpus("lab/combined/mail.log.2.gz");
+    let full = std::fs::read(&src).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("mail.log.2.gz");
+    std::fs::write(&cut, &full[..full.len() * 2 / 3]).unwrap();
+    let opts = utc_options();
+    let l = load(&[cut], &opts);
+    let p = ingest::parse(&l, &opts);
+    let d = &p.diags[0];
+    assert_eq!(d.count(WarnKind::CorruptCompression), 1);
+    let w = &d.samples()[0];
+    let offset = w.offset.unwrap();
+    assert!(offset > 0 && offset <= (full.len() * 2 / 3) as u64, "{w:?}");
+    assert!(w.message.contains("mail.log.2.gz"), "{}", w.message);
+    // Every line kept is a line of the original, in order, from its start.
+    let original = concatenate(&[src]);
+    let orig_lines: Vec<&[u8]> = original.split(|&c| c == b'\n').collect();
+    let kept = p.stats[0].lines as usize;
+    assert!(kept > 1000 && kept < 4812, "kept {kept}");
+    let l_full = load(&[corpus("lab/combined/mail.log.2.gz")], &opts);
+    let p_full = ingest::parse(&l_full, &opts);
+    let full_events = rendered(&p_full);
+    assert_eq!(rendered(&p), full_events[..p.events.len()].to_vec());
+    assert_eq!(p.events.len(), kept);
+    let _ = orig_lines;
+}
+
+#[test]
+fn the_same_file_twice_and_overlapping_copies_count_once() {
+    let opts = utc_options();
+    let log = corpus("lab/combined/mail.log.1");
+    let once = {
+        let l = load(std::slice::from_ref(&log), &opts);
+        rendered(&ingest::parse(&l, &opts))
+    };
+    // Same path twice, and a byte-identical copy under another name.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy-of-mail.log.1");
+    std::fs::copy(&log, &copy).unwrap();
+    let l = load(&[log.clone(), log.clone(), copy], &opts);
+    let p = ingest::parse(&l, &opts);
+    assert_eq!(rendered(&p), once);
+    assert_eq!(p.diags[1].count(WarnKind::Duplicate), 1);
+    assert_eq!(p.diags[2].count(WarnKind::Duplicate), 1);
+
+    // copytruncate-style overlap: the second file starts with the last 1000 lines of the first.
+    let text = std::fs::read(&log).unwrap();
+    let lines: Vec<&[u8]> = text.split_inclusive(|&c| c == b'\n').collect();
+    let (a, b) = (&lines[..3000], &lines[2000..]);
+    let fa = dir.path().join("a.log");
+    let fb = dir.path().join("b.log");
+    std::fs::write(&fa, a.concat()).unwrap();
+    std::fs::write(&fb, b.concat()).unwrap();
+    let l = load(&[fb, fa], &opts);
+    let p = ingest::parse(&l, &opts);
+    assert_eq!(rendered(&p), once);
+    assert_eq!(p.stats[0].duplicate_lines, 1000);
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let opts = utc_options();
+    let mut inputs = combined_set("mail.log");
+    inputs.push(corpus("lab/combined/queue"));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let l = load(&inputs, &opts);
+            let p = ingest::parse(&l, &opts);
+            (
+                rendered(&p),
+                p.stats.iter().map(|s| s.events).collect::<Vec<_>>(),
+            )
+        })
+    };
+    let one = run(1);
+    assert_eq!(run(3), one);
+}
+
+#[test]
+fn every_input_kind_is_recognised_by_content() {
+    let opts = utc_options();
+    let dir = tempfile::tempdir().unwrap();
+    // Names that lie: a log called .json, a dump called .log, notes called mail.log.
+    let fake_json = dir.path().join("data.json");
+    std::fs::copy(fixture("throttle/mail.log"), &fake_json).unwrap();
+    let fake_log = dir.path().join("mail.log");
+    std::fs::copy(fixture("throttle/notes.md"), &fake_log).unwrap();
+    let dump = dir.path().join("queue.log");
+    std::fs::copy(
+        fixture("throttle/queue/postqueue-p-20261130T021827Z.txt"),
+        &dump,
+    )
+    .unwrap();
+    let conf = dir.path().join("main.txt");
+    let mut f = std::fs::File::create(&conf).unwrap();
+    writeln!(f, "alias_maps = hash:/etc/aliases\ncompatibility_level = 3.6\nmyhostname = mx1\nrelayhost = [127.0.0.1]:2525").unwrap();
+    let l = load(&[fake_json, fake_log, dump, conf], &opts);
+    let kinds: Vec<&str> = l.inputs.iter().map(|i| i.kind.name()).collect();
+    assert_eq!(kinds, ["maillog", "skipped", "postqueue-p", "postconf"]);
+}
+
+#[test]
+fn bad_bytes_are_warned_and_counted_never_fatal() {
+    let text = std::fs::read(fixture("throttle/mail.log")).unwrap();
+    let lines: Vec<&[u8]> = text.split_inclusive(|&c| c == b'\n').collect();
+    let mut out = Vec::new();
+    out.extend_from_slice(lines[0]);
+    out.extend_from_slice(b"\0\0\0\0");
+    out.extend_from_slice(lines[1]); // NULs before a real line: the line survives
+    let mut bad = lines[2].to_vec();
+    bad.insert(60, 0xff); // invalid UTF-8 inside a real line
+    out.extend_from_slice(&bad);
+    out.extend_from_slice(&vec![b'x'; 70 * 1024]); // an overlong line
+    out.push(b'\n');
+    out.extend_from_slice(b"$ tail -f /var/log/mail.log\n"); // a pasted command
+    out.extend_from_slice(lines[3]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("messy.log");
+    std::fs::write(&f, out).unwrap();
+    let opts = utc_options();
+    let l = load(&[f], &opts);
+    let p = ingest::parse(&l, &opts);
+    let s = &p.stats[0];
+    assert_eq!(s.lines, 6);
+    assert_eq!(s.postfix_lines, 4);
+    assert_eq!(s.nul_lines, 1);
+    assert_eq!(s.invalid_utf8_lines, 1);
+    assert_eq!(s.overlong_lines, 1);
+    assert_eq!(s.not_syslog_lines, 1);
+    let d = &p.diags[0];
+    for k in [
+        WarnKind::NulBytes,
+        WarnKind::InvalidUtf8,
+        WarnKind::OverlongLine,
+        WarnKind::NotSyslog,
+    ] {
+        assert_eq!(d.count(k), 1, "{k:?}");
+    }
+    let not_syslog = d
+        .samples()
+        .iter()
+        .find(|w| w.kind == WarnKind::NotSyslog)
+        .unwrap();
+    assert_eq!(not_syslog.line, Some(5));
+}
