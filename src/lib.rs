@@ -21,3 +21,4 @@ pub mod parse;
 pub mod qdump;
 pub mod report;
 pub mod time;
+pub mod timeline;

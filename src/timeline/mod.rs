@@ -1,0 +1,910 @@
+//! Timelines: every message's life, rebuilt by queue ID from the time-ordered events.
+//!
+//! A life is keyed by (host, syslog instance, queue ID, lifecycle): short IDs are reused, so
+//! a new life begins after `removed` (qmgr or postsuper), after a requeue, after a reject in
+//! cleanup, or at a second arrival (`client=`/`uid=`) under the same ID. Lives are linked:
+//! content-filter and instance hops (`queued as NEWQID` naming a local queue file that
+//! arrived within seconds, confirmed by Message-ID; or XFORWARD `orig_queue_id`), requeues
+//! (`pickup … orig_id=OLD`), notifications (`sender non-delivery notification: NEWQID`) and
+//! local forwards (`forwarded as NEWQID`). A recipient handed to a hop takes the outcome it
+//! finally had there, so totals count a message once across its hops.
+//!
+//! What a line means is read by [`action`]; this module only keeps the books.
+
+pub mod action;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::parse::{Event, QueueId, QueueRef};
+use crate::qdump::Dump;
+use crate::time::Stamp;
+use action::{Action, Notice, Status};
+
+/// How a recipient ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Delivered,
+    Bounced,
+    Expired,
+    /// Still pending at the end of the data.
+    Deferred,
+    /// Removed by the admin (`postsuper -d`).
+    Deleted,
+    Rejected,
+    /// Not enough seen to say.
+    Unknown,
+}
+
+/// How a message came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrival {
+    /// smtpd `client=`.
+    Smtp,
+    /// pickup `uid=` (local submission).
+    Pickup,
+    /// Created by cleanup with no smtpd/pickup line: a notification, or the start of a
+    /// message whose arrival line we do not have.
+    Cleanup,
+    /// The arrival is not in the logs (the message began before the first line).
+    Unknown,
+}
+
+/// How a life ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum End {
+    /// qmgr `removed`: every recipient done.
+    Removed,
+    /// postsuper `removed`: deleted by the admin.
+    Deleted,
+    /// Requeued (`postsuper -r`): continues as a new queue file.
+    Requeued,
+    /// Rejected or discarded in cleanup: the queue file was never committed.
+    Rejected,
+    /// Still open at the end of the data.
+    Open,
+}
+
+/// Why two lives are linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkKind {
+    /// `queued as NEWQID` into a local queue (content filter, second instance).
+    Hop,
+    /// `client=…, orig_queue_id=PARENT` (XFORWARD).
+    Xforward,
+    /// `pickup: NEW: … orig_id=OLD` after `postsuper -r`.
+    Requeue,
+    /// `sender non-delivery|delay|delivery status notification: NEW`.
+    Notification,
+    /// local `forwarded as NEW`.
+    Forward,
+}
+
+impl LinkKind {
+    /// The child is the same message travelling on (not a new message such as an NDR).
+    pub fn continues(self) -> bool {
+        matches!(
+            self,
+            LinkKind::Hop | LinkKind::Xforward | LinkKind::Requeue | LinkKind::Forward
+        )
+    }
+}
+
+/// One recipient of one life.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recipient {
+    pub address: String,
+    pub orig_to: Option<String>,
+    pub outcome: Outcome,
+    /// Delivery attempts logged for it in this life.
+    pub attempts: u32,
+    pub deferrals: u32,
+    pub first_attempt_at: Option<Stamp>,
+    pub last_attempt_at: Option<Stamp>,
+    pub relay: Option<String>,
+    pub dsn: Option<String>,
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    /// Delay of the last attempt, and its `delays=a/b/c/d`.
+    pub delay: Option<f64>,
+    pub delays: Option<[f64; 4]>,
+    /// The life this recipient was handed to (filter hop, requeue, forward), by index.
+    #[serde(skip)]
+    pub handed_to: Option<usize>,
+    /// The queue ID it was handed to.
+    pub handed_to_queue_id: Option<QueueId>,
+}
+
+impl Recipient {
+    fn new(address: &[u8], orig_to: Option<&[u8]>) -> Recipient {
+        Recipient {
+            address: String::from_utf8_lossy(address).into_owned(),
+            orig_to: orig_to.map(|o| String::from_utf8_lossy(o).into_owned()),
+            outcome: Outcome::Unknown,
+            attempts: 0,
+            deferrals: 0,
+            first_attempt_at: None,
+            last_attempt_at: None,
+            relay: None,
+            dsn: None,
+            status: None,
+            reason: None,
+            delay: None,
+            delays: None,
+            handed_to: None,
+            handed_to_queue_id: None,
+        }
+    }
+
+    fn pending(&self) -> bool {
+        matches!(self.outcome, Outcome::Unknown | Outcome::Deferred)
+    }
+}
+
+/// A link to another life.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Link {
+    pub kind: LinkKind,
+    #[serde(skip)]
+    pub index: usize,
+    pub queue_id: QueueId,
+}
+
+/// One life of one queue file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Message {
+    pub host: String,
+    pub instance: String,
+    pub queue_id: QueueId,
+    /// 0 for the first life of this ID on this host/instance, 1 for the next …
+    pub life: u32,
+    pub arrival: Arrival,
+    pub received_at: Option<Stamp>,
+    pub client: Option<String>,
+    pub sasl_username: Option<String>,
+    /// TLS of the inbound session (`… TLS connection established from …: TLSv1.3 with cipher …`).
+    pub tls: Option<String>,
+    pub uid: Option<String>,
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub size: Option<u64>,
+    pub nrcpt: Option<u32>,
+    /// Entries into the active queue (`queue active` lines): 1 + retries.
+    pub active_entries: u32,
+    pub first_at: Stamp,
+    pub last_at: Stamp,
+    pub end: End,
+    pub removed_at: Option<Stamp>,
+    pub expired_at: Option<Stamp>,
+    pub held: bool,
+    /// Address-verification probe traffic, not mail.
+    pub probe: bool,
+    pub recipients: Vec<Recipient>,
+    pub parent: Option<Link>,
+    pub children: Vec<Link>,
+    /// Notifications (NDR, delay, DSN) created about this message.
+    pub notifications: Vec<(Notice, QueueId)>,
+    /// Rejects logged with this queue ID (mid-session RCPT rejects, cleanup checks).
+    pub rejects: u32,
+    /// When still queued at the end: the newest dump that lists it, and what it says.
+    pub in_dump: Option<DumpEntry>,
+    /// The indices of its events in the ingest's event list.
+    #[serde(skip)]
+    pub events: Vec<u32>,
+}
+
+/// A queued message as the newest dump listing it shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DumpEntry {
+    pub dump: String,
+    pub queue_name: String,
+    pub reason: Option<String>,
+}
+
+impl Message {
+    /// The message began before the first line we have, or is still open after the last.
+    pub fn partial(&self) -> bool {
+        self.arrival == Arrival::Unknown || self.end == End::Open
+    }
+
+    pub fn recipient_mut(&mut self, address: &[u8], orig_to: Option<&[u8]>) -> &mut Recipient {
+        let pos = self.recipients.iter().position(|r| {
+            r.address.as_bytes() == address && r.orig_to.as_deref().map(str::as_bytes) == orig_to
+        });
+        match pos {
+            Some(p) => &mut self.recipients[p],
+            None => {
+                self.recipients.push(Recipient::new(address, orig_to));
+                self.recipients.last_mut().expect("just pushed")
+            }
+        }
+    }
+}
+
+/// A reject by smtpd, postscreen or cleanup (NOQUEUE or with a queue ID).
+#[derive(Clone, Debug, Serialize)]
+pub struct RejectRecord {
+    pub at: Stamp,
+    pub host: String,
+    pub daemon: String,
+    pub action: String,
+    pub stage: String,
+    pub client: String,
+    pub text: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub queue_id: Option<QueueId>,
+    #[serde(skip)]
+    pub event: u32,
+}
+
+/// Admin actions seen (postsuper), with or without IDs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AdminActions {
+    /// Per-ID lines.
+    pub deleted: u64,
+    pub held: u64,
+    pub released: u64,
+    pub requeued: u64,
+    /// `Deleted: N messages` … summaries, even when they name no IDs.
+    pub summaries: Vec<AdminSummary>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AdminSummary {
+    pub at: Stamp,
+    pub verb: String,
+    pub count: u64,
+}
+
+/// Everything the timelines hold.
+#[derive(Debug, Default)]
+pub struct Timelines {
+    pub messages: Vec<Message>,
+    pub rejects: Vec<RejectRecord>,
+    pub admin: AdminActions,
+    /// For each event (by index), the life it belongs to, if it names a queue ID.
+    pub owner: Vec<Option<u32>>,
+}
+
+type Key = (u16, u16, QueueId);
+
+struct Interner<'a> {
+    names: Vec<&'a [u8]>,
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, n: &'a [u8]) -> u16 {
+        if let Some(p) = self.names.iter().position(|x| *x == n) {
+            return p as u16;
+        }
+        self.names.push(n);
+        (self.names.len() - 1) as u16
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A candidate hop, resolved once every life is known.
+struct PendingHop {
+    parent: usize,
+    recipient: usize,
+    child_id: QueueId,
+    host: u16,
+    at: i64,
+    kind: LinkKind,
+}
+
+/// How far apart (µs) a hop's `queued as` line and the child's arrival may be.
+const HOP_WINDOW: i64 = 30 * 1_000_000;
+
+/// Build every timeline from time-ordered events.
+pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
+    let mut t = Timelines {
+        owner: vec![None; events.len()],
+        ..Default::default()
+    };
+    let mut hosts = Interner { names: Vec::new() };
+    let mut insts = Interner { names: Vec::new() };
+    let mut open: HashMap<Key, usize> = HashMap::new();
+    // The last closed life per key, with its close time, to catch lines logged just after
+    // `removed` within the same second.
+    let mut closed: HashMap<Key, (usize, i64)> = HashMap::new();
+    let mut lives: HashMap<Key, u32> = HashMap::new();
+    // Inbound TLS per smtpd process, for the next `client=` of that process.
+    let mut smtpd_tls: HashMap<(u16, u32), &[u8]> = HashMap::new();
+    let mut hops: Vec<PendingHop> = Vec::new();
+
+    for (ei, e) in events.iter().enumerate() {
+        let act = action::action(e);
+        let h = hosts.id(e.host);
+        let Some(qid) = e.queue.id() else {
+            match act {
+                Action::Reject(r) => t.rejects.push(reject_record(e, &r, ei)),
+                Action::AdminSummary { verb, count } => t.admin.summaries.push(AdminSummary {
+                    at: e.time,
+                    verb: lossy(verb),
+                    count,
+                }),
+                Action::Tls { detail, .. } if e.daemon == crate::parse::Daemon::Smtpd => {
+                    if let Some(pid) = e.pid {
+                        smtpd_tls.insert((h, pid), detail);
+                    }
+                }
+                Action::Disconnect { .. } => {
+                    if let Some(pid) = e.pid {
+                        smtpd_tls.remove(&(h, pid));
+                    }
+                }
+                _ => {}
+            }
+            if e.queue == QueueRef::NoQueue {
+                // NOQUEUE events belong to their client session, not to a message.
+            }
+            continue;
+        };
+        let key: Key = (h, insts.id(e.instance), qid);
+        let starts_life = matches!(act, Action::Client { .. } | Action::Pickup { .. });
+
+        // Find or open the life this event belongs to.
+        let mut idx = match open.get(&key) {
+            Some(&i) => {
+                let m = &t.messages[i];
+                if starts_life && m.arrival != Arrival::Unknown && m.arrival != Arrival::Cleanup {
+                    // A second arrival under one ID: the earlier life ended unseen.
+                    open.remove(&key);
+                    None
+                } else {
+                    Some(i)
+                }
+            }
+            None => None,
+        };
+        if idx.is_none() && !starts_life {
+            if let Some(&(ci, at)) = closed.get(&key) {
+                if e.time.micros - at < 1_000_000 && !matches!(act, Action::MessageId(_)) {
+                    idx = Some(ci);
+                }
+            }
+        }
+        let i = match idx {
+            Some(i) => i,
+            None => {
+                let life = lives.entry(key).or_insert(0);
+                let m = Message {
+                    host: lossy(e.host),
+                    instance: lossy(e.instance),
+                    queue_id: qid,
+                    life: *life,
+                    arrival: Arrival::Unknown,
+                    received_at: None,
+                    client: None,
+                    sasl_username: None,
+                    tls: None,
+                    uid: None,
+                    message_id: None,
+                    from: None,
+                    size: None,
+                    nrcpt: None,
+                    active_entries: 0,
+                    first_at: e.time,
+                    last_at: e.time,
+                    end: End::Open,
+                    removed_at: None,
+                    expired_at: None,
+                    held: false,
+                    probe: false,
+                    recipients: Vec::new(),
+                    parent: None,
+                    children: Vec::new(),
+                    notifications: Vec::new(),
+                    rejects: 0,
+                    in_dump: None,
+                    events: Vec::new(),
+                };
+                *life += 1;
+                t.messages.push(m);
+                let i = t.messages.len() - 1;
+                open.insert(key, i);
+                i
+            }
+        };
+        t.owner[ei] = Some(i as u32);
+        let first_event = t.messages[i].events.is_empty();
+        {
+            let m = &mut t.messages[i];
+            m.events.push(ei as u32);
+            m.last_at = e.time;
+        }
+        let mut close: Option<End> = None;
+        match act {
+            Action::Client {
+                client,
+                sasl_username,
+                orig_queue_id,
+            } => {
+                let tls = e.pid.and_then(|pid| smtpd_tls.get(&(h, pid)).copied());
+                let m = &mut t.messages[i];
+                m.arrival = Arrival::Smtp;
+                m.received_at = Some(e.time);
+                m.client = Some(lossy(client));
+                m.sasl_username = sasl_username.map(lossy);
+                m.tls = tls.map(lossy);
+                if let Some(parent) = orig_queue_id {
+                    link_parent(
+                        &mut t.messages,
+                        &open,
+                        &closed,
+                        (h, key.1, parent),
+                        i,
+                        LinkKind::Xforward,
+                    );
+                }
+            }
+            Action::Pickup { uid, from, orig_id } => {
+                let m = &mut t.messages[i];
+                m.arrival = Arrival::Pickup;
+                m.received_at = Some(e.time);
+                m.uid = uid.map(lossy);
+                if m.from.is_none() {
+                    m.from = from.map(lossy);
+                }
+                if let Some(old) = orig_id {
+                    // `postsuper -r`: the old file continues as this one.
+                    let okey = (h, key.1, old);
+                    if let Some(&p) = open.get(&okey) {
+                        open.remove(&okey);
+                        closed.insert(okey, (p, e.time.micros));
+                        let pm = &mut t.messages[p];
+                        pm.end = End::Requeued;
+                        pm.removed_at = Some(e.time);
+                        for (ri, r) in pm.recipients.iter().enumerate() {
+                            if r.pending() {
+                                hops.push(PendingHop {
+                                    parent: p,
+                                    recipient: ri,
+                                    child_id: qid,
+                                    host: h,
+                                    at: e.time.micros,
+                                    kind: LinkKind::Requeue,
+                                });
+                            }
+                        }
+                        link_parent(&mut t.messages, &open, &closed, okey, i, LinkKind::Requeue);
+                    }
+                }
+            }
+            Action::MessageId(id) => {
+                let m = &mut t.messages[i];
+                m.message_id = Some(lossy(id));
+                if first_event && m.arrival == Arrival::Unknown {
+                    // cleanup created the file: the start of this life is in the logs.
+                    m.arrival = Arrival::Cleanup;
+                    m.received_at = Some(e.time);
+                }
+            }
+            Action::Queued { from, size, nrcpt } => {
+                let m = &mut t.messages[i];
+                m.active_entries += 1;
+                m.from = Some(lossy(from));
+                if m.size.is_none() {
+                    m.size = size;
+                }
+                if m.nrcpt.is_none() {
+                    m.nrcpt = nrcpt;
+                }
+            }
+            Action::Removed => close = Some(End::Removed),
+            Action::Expired { .. } => {
+                let m = &mut t.messages[i];
+                m.expired_at = Some(e.time);
+                for r in &mut m.recipients {
+                    if r.pending() {
+                        r.outcome = Outcome::Expired;
+                    }
+                }
+            }
+            Action::Delivery(d) => {
+                let m = &mut t.messages[i];
+                if d.status.is_probe() {
+                    m.probe = true;
+                }
+                let r = m.recipient_mut(d.to, d.orig_to);
+                r.attempts += 1;
+                if r.first_attempt_at.is_none() {
+                    r.first_attempt_at = Some(e.time);
+                }
+                r.last_attempt_at = Some(e.time);
+                r.relay = Some(lossy(d.relay));
+                r.dsn = d.dsn.map(lossy);
+                r.status = Some(d.status);
+                r.reason = Some(lossy(d.reason));
+                r.delay = d.delay;
+                r.delays = d.delays;
+                r.outcome = match d.status {
+                    Status::Sent | Status::Deliverable => Outcome::Delivered,
+                    Status::Bounced | Status::Undeliverable => Outcome::Bounced,
+                    Status::Deferred | Status::SoftBounce => {
+                        r.deferrals += 1;
+                        Outcome::Deferred
+                    }
+                    Status::Other => r.outcome,
+                };
+                if d.status == Status::Sent {
+                    let child = d
+                        .queued_as()
+                        .map(|c| (c, LinkKind::Hop))
+                        .or_else(|| d.forwarded_as().map(|c| (c, LinkKind::Forward)));
+                    if let Some((child_id, kind)) = child {
+                        let ri = m
+                            .recipients
+                            .iter()
+                            .rposition(|r| r.address.as_bytes() == d.to)
+                            .unwrap_or(0);
+                        hops.push(PendingHop {
+                            parent: i,
+                            recipient: ri,
+                            child_id,
+                            host: h,
+                            at: e.time.micros,
+                            kind,
+                        });
+                    }
+                }
+            }
+            Action::Notification { kind, child } => {
+                t.messages[i].notifications.push((kind, child));
+                let ckey = (h, key.1, child);
+                if let Some(&c) = open.get(&ckey) {
+                    if t.messages[c].parent.is_none() {
+                        t.messages[c].parent = Some(Link {
+                            kind: LinkKind::Notification,
+                            index: i,
+                            queue_id: qid,
+                        });
+                        t.messages[i].children.push(Link {
+                            kind: LinkKind::Notification,
+                            index: c,
+                            queue_id: child,
+                        });
+                    }
+                }
+            }
+            Action::AdminRemoved => {
+                t.admin.deleted += 1;
+                close = Some(End::Deleted);
+            }
+            Action::AdminHold => {
+                t.admin.held += 1;
+                t.messages[i].held = true;
+            }
+            Action::AdminRelease => {
+                t.admin.released += 1;
+                t.messages[i].held = false;
+            }
+            Action::AdminRequeue => t.admin.requeued += 1,
+            Action::AdminSummary { verb, count } => t.admin.summaries.push(AdminSummary {
+                at: e.time,
+                verb: lossy(verb),
+                count,
+            }),
+            Action::Reject(r) => {
+                t.rejects.push(reject_record(e, &r, ei));
+                let m = &mut t.messages[i];
+                m.rejects += 1;
+                match r.action {
+                    b"reject" | b"milter-reject" | b"proxy-reject" => {
+                        if let Some(to) = r.to {
+                            if r.stage == b"RCPT" && e.daemon == crate::parse::Daemon::Smtpd {
+                                let rc = m.recipient_mut(to, None);
+                                rc.outcome = Outcome::Rejected;
+                                rc.reason = Some(lossy(r.text));
+                            }
+                        }
+                        if e.daemon == crate::parse::Daemon::Cleanup || r.stage != b"RCPT" {
+                            close = Some(End::Rejected);
+                        }
+                    }
+                    b"discard" | b"milter-discard" if e.daemon == crate::parse::Daemon::Cleanup => {
+                        close = Some(End::Rejected)
+                    }
+                    b"hold" | b"milter-hold" => m.held = true,
+                    _ => {}
+                }
+            }
+            Action::Connect { .. }
+            | Action::Disconnect { .. }
+            | Action::Tls { .. }
+            | Action::Other => {}
+        }
+        if let Some(end) = close {
+            let m = &mut t.messages[i];
+            m.end = end;
+            m.removed_at = Some(e.time);
+            let final_outcome = match end {
+                End::Deleted => Some(Outcome::Deleted),
+                End::Rejected => Some(Outcome::Rejected),
+                _ => None,
+            };
+            if let Some(o) = final_outcome {
+                for r in &mut m.recipients {
+                    if r.pending() {
+                        r.outcome = o;
+                    }
+                }
+            }
+            open.remove(&key);
+            closed.insert(key, (i, e.time.micros));
+        }
+    }
+
+    resolve_hops(&mut t.messages, hops, &mut hosts);
+    propagate_outcomes(&mut t.messages);
+    join_dumps(&mut t.messages, dumps);
+    t
+}
+
+fn reject_record(e: &Event<'_>, r: &action::Reject<'_>, ei: usize) -> RejectRecord {
+    RejectRecord {
+        at: e.time,
+        host: lossy(e.host),
+        daemon: lossy(e.daemon_name),
+        action: lossy(r.action),
+        stage: lossy(r.stage),
+        client: lossy(r.client),
+        text: lossy(r.text),
+        from: r.from.map(lossy),
+        to: r.to.map(lossy),
+        queue_id: e.queue.id(),
+        event: ei as u32,
+    }
+}
+
+fn link_parent(
+    messages: &mut [Message],
+    open: &HashMap<Key, usize>,
+    closed: &HashMap<Key, (usize, i64)>,
+    parent_key: Key,
+    child: usize,
+    kind: LinkKind,
+) {
+    let p = open
+        .get(&parent_key)
+        .copied()
+        .or_else(|| closed.get(&parent_key).map(|c| c.0));
+    if let Some(p) = p {
+        if p != child && messages[child].parent.is_none() {
+            messages[child].parent = Some(Link {
+                kind,
+                index: p,
+                queue_id: parent_key.2,
+            });
+            let cq = messages[child].queue_id;
+            messages[p].children.push(Link {
+                kind,
+                index: child,
+                queue_id: cq,
+            });
+        }
+    }
+}
+
+/// Link `queued as` / `forwarded as` / requeue hand-overs to the local lives they name.
+fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Interner<'_>) {
+    if hops.is_empty() {
+        return;
+    }
+    let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = HashMap::new();
+    for (i, m) in messages.iter().enumerate() {
+        by_id
+            .entry((m.host.as_str(), m.queue_id))
+            .or_default()
+            .push(i);
+    }
+    let mut links: Vec<(usize, usize, usize, LinkKind)> = Vec::new();
+    for h in hops {
+        let host = String::from_utf8_lossy(hosts.names[h.host as usize]).into_owned();
+        let Some(cands) = by_id.get(&(host.as_str(), h.child_id)) else {
+            continue;
+        };
+        let parent_mid = messages[h.parent].message_id.clone();
+        let best = cands
+            .iter()
+            .copied()
+            .filter(|&c| c != h.parent)
+            .filter(|&c| {
+                let m = &messages[c];
+                let start = m.received_at.unwrap_or(m.first_at).micros;
+                (start - h.at).abs() <= HOP_WINDOW
+                    && match (&parent_mid, &m.message_id) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            })
+            .min_by_key(|&c| {
+                let m = &messages[c];
+                (m.received_at.unwrap_or(m.first_at).micros - h.at).abs()
+            });
+        if let Some(c) = best {
+            links.push((h.parent, h.recipient, c, h.kind));
+        }
+    }
+    for (p, r, c, kind) in links {
+        if let Some(rc) = messages[p].recipients.get_mut(r) {
+            rc.handed_to = Some(c);
+            rc.handed_to_queue_id = Some(messages[c].queue_id);
+        }
+        if messages[c].parent.is_none() || messages[c].parent.is_some_and(|l| l.index == p) {
+            let pq = messages[p].queue_id;
+            if messages[c].parent.is_none() {
+                messages[c].parent = Some(Link {
+                    kind,
+                    index: p,
+                    queue_id: pq,
+                });
+            }
+            let cq = messages[c].queue_id;
+            if !messages[p].children.iter().any(|l| l.index == c) {
+                messages[p].children.push(Link {
+                    kind,
+                    index: c,
+                    queue_id: cq,
+                });
+            }
+        }
+    }
+}
+
+/// A recipient handed to another life takes the outcome it finally had there.
+fn propagate_outcomes(messages: &mut [Message]) {
+    fn final_outcome(messages: &[Message], m: usize, r: usize, depth: u32) -> Outcome {
+        let rc = &messages[m].recipients[r];
+        let Some(c) = rc.handed_to else {
+            return rc.outcome;
+        };
+        if depth > 16 {
+            return rc.outcome;
+        }
+        let child = &messages[c];
+        let found = child
+            .recipients
+            .iter()
+            .position(|x| x.address == rc.address)
+            .or_else(|| {
+                child
+                    .recipients
+                    .iter()
+                    .position(|x| x.orig_to.as_deref() == Some(rc.address.as_str()))
+            });
+        match found {
+            Some(cr) => final_outcome(messages, c, cr, depth + 1),
+            // Handed over but never attempted there.
+            None => match child.end {
+                End::Deleted => Outcome::Deleted,
+                End::Rejected => Outcome::Rejected,
+                _ if child.expired_at.is_some() => Outcome::Expired,
+                _ => Outcome::Deferred,
+            },
+        }
+    }
+    let mut updates = Vec::new();
+    for (mi, m) in messages.iter().enumerate() {
+        for (ri, r) in m.recipients.iter().enumerate() {
+            if r.handed_to.is_some() {
+                updates.push((mi, ri, final_outcome(messages, mi, ri, 0)));
+            }
+        }
+    }
+    for (mi, ri, o) in updates {
+        messages[mi].recipients[ri].outcome = o;
+    }
+}
+
+/// Messages still open at the end: the newest dump listing their queue ID.
+fn join_dumps(messages: &mut [Message], dumps: &[Dump]) {
+    if dumps.is_empty() {
+        return;
+    }
+    let mut newest: HashMap<QueueId, (usize, usize)> = HashMap::new();
+    for (di, d) in dumps.iter().enumerate() {
+        for (mi, m) in d.messages.iter().enumerate() {
+            if let Some(q) = m.queue_id {
+                newest.insert(q, (di, mi));
+            }
+        }
+    }
+    for m in messages.iter_mut().filter(|m| m.end == End::Open) {
+        if let Some(&(di, mi)) = newest.get(&m.queue_id) {
+            let q = &dumps[di].messages[mi];
+            m.in_dump = Some(DumpEntry {
+                dump: dumps[di].path.clone(),
+                queue_name: q.queue_name.clone(),
+                reason: q.recipients.iter().find_map(|r| r.reason.clone()),
+            });
+        }
+    }
+}
+
+/// Totals over the timelines, counting a message once across its hops.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Totals {
+    /// Unique messages: lives that do not continue another (hops and requeues excluded).
+    pub messages: u64,
+    /// Every life: what pflogsumm calls a message (SMTP transactions, requeues, hops).
+    pub transactions: u64,
+    /// Lives that arrived by smtpd or pickup, hop children excluded.
+    pub received: u64,
+    pub recipients: u64,
+    pub delivered: u64,
+    /// Deferral lines.
+    pub deferrals: u64,
+    /// Messages with at least one deferral.
+    pub deferred: u64,
+    pub bounced: u64,
+    pub expired: u64,
+    pub deleted: u64,
+    /// Rejects by smtpd, postscreen and cleanup (per recipient where stated).
+    pub rejected: u64,
+    /// Recipients still pending at the end of the data.
+    pub pending: u64,
+    pub partial_messages: u64,
+}
+
+impl Timelines {
+    /// Is this life the same message as its parent, travelling on?
+    pub fn continues_parent(&self, m: &Message) -> bool {
+        m.parent.is_some_and(|l| l.kind.continues())
+    }
+
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals {
+            transactions: self.messages.len() as u64,
+            rejected: self
+                .rejects
+                .iter()
+                .filter(|r| r.action != "reject_warning" && r.action != "warning")
+                .count() as u64,
+            ..Default::default()
+        };
+        for m in &self.messages {
+            let deferrals: u64 = m.recipients.iter().map(|r| r.deferrals as u64).sum();
+            t.deferrals += deferrals;
+            if m.probe {
+                continue;
+            }
+            let root = !self.continues_parent(m);
+            if deferrals > 0 {
+                t.deferred += 1;
+            }
+            if m.partial() {
+                t.partial_messages += 1;
+            }
+            if !root {
+                continue;
+            }
+            t.messages += 1;
+            if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
+                t.received += 1;
+            }
+            for r in &m.recipients {
+                t.recipients += 1;
+                match r.outcome {
+                    Outcome::Delivered => t.delivered += 1,
+                    Outcome::Bounced => t.bounced += 1,
+                    Outcome::Expired => t.expired += 1,
+                    Outcome::Deleted => t.deleted += 1,
+                    Outcome::Deferred | Outcome::Unknown => t.pending += 1,
+                    Outcome::Rejected => {}
+                }
+            }
+        }
+        t
+    }
+}
