@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     }
     let result = match &cli.command {
         Command::Report(a) => cmd::report::run(a, cli.quiet),
+        Command::Trace(a) => cmd::trace::run(a, cli.quiet, cli.color),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

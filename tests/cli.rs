@@ -204,3 +204,103 @@ fn output_file_and_list_unparsed() {
     let v = json(&std::fs::read(out_file).unwrap());
     assert_eq!(v["inputs"][0]["skipped"]["not_syslog"], 2);
 }
+
+#[test]
+fn trace_follows_a_requeued_message_to_its_delivery() {
+    let log = corpus("lab/dns/mail-rfc3339.log");
+    let out = mailsleuth()
+        .args([
+            "trace",
+            log.to_str().unwrap(),
+            "6202BB6499",
+            "--color",
+            "never",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    // The old queue file, then the new one it was requeued as, in that order.
+    let old = text.find("6202BB6499 mx1").unwrap();
+    let new = text.find("0A65DB6531 mx1").unwrap();
+    assert!(old < new, "{text}");
+    assert!(
+        text.contains("heidi28@partner.test delivered via 0A65DB6531 (4 attempts)"),
+        "{text}"
+    );
+    assert!(text.contains("requeue of 6202BB6499"), "{text}");
+    // Every line cites its file and line.
+    assert!(text.contains("mail-rfc3339.log:1538]"), "{text}");
+
+    let out = mailsleuth()
+        .args([
+            "trace",
+            log.to_str().unwrap(),
+            "--to",
+            "heidi28@partner.test",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message"]["queue_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"6202BB6499") && ids.contains(&"0A65DB6531"),
+        "{ids:?}"
+    );
+    let first = &v[0];
+    assert_eq!(
+        first["events"].as_array().unwrap().len(),
+        first["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["file"].as_str().unwrap().ends_with("mail-rfc3339.log"))
+            .count()
+    );
+}
+
+#[test]
+fn trace_says_when_nothing_matches_and_escapes_control_characters() {
+    mailsleuth()
+        .args([
+            "trace",
+            "tests/fixtures/throttle/mail.log",
+            "--queue-id",
+            "0000000000",
+        ])
+        .assert()
+        .code(1);
+    mailsleuth()
+        .args(["trace", "tests/fixtures/throttle/mail.log"])
+        .assert()
+        .code(2);
+    // A real line with an escape sequence smuggled into its text.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("evil.log");
+    let text = std::fs::read_to_string(fixture("throttle/mail.log")).unwrap();
+    let line = text.lines().find(|l| l.contains(": client=")).unwrap();
+    let qid = line.split(": ").nth(1).unwrap();
+    std::fs::write(&f, format!("{line}\x1b[31mRED\n")).unwrap();
+    let out = mailsleuth()
+        .args(["trace", f.to_str().unwrap(), qid, "--color", "always"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let s = String::from_utf8(out).unwrap();
+    assert!(s.contains("\\x1b[31mRED"), "{s}");
+    assert!(!s.contains("\x1b[31mRED"));
+}

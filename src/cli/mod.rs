@@ -17,6 +17,16 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Colour in terminal output (NO_COLOR is respected with `auto`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -26,6 +36,67 @@ pub enum Command {
     /// Read logs and queue dumps and write the postmortem report.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
+    /// Follow one message through the logs: every attempt, hop, requeue and notification.
+    #[command(after_help = TRACE_EXAMPLES)]
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+const TRACE_EXAMPLES: &str = "\
+Examples:
+  # Runbook step 2: pick a queue ID from `postqueue -p` and read its real error
+  mailsleuth trace /var/log/mail.log* 6202BB6499
+
+  # Everything that happened to one recipient's mail, as data
+  mailsleuth trace ticket-4711/ --to heidi28@partner.test --format json
+
+Exit status: 0 found, 1 nothing matched (or an input had problems), 2 fatal.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// The queue ID to follow (each life of a reused ID is shown separately).
+    #[arg(
+        long = "queue-id",
+        short = 'i',
+        value_name = "QUEUE_ID",
+        help_heading = "Which message"
+    )]
+    pub queue_id: Option<String>,
+
+    /// Follow the message with this Message-ID (angle brackets optional).
+    #[arg(long, value_name = "ID", help_heading = "Which message")]
+    pub message_id: Option<String>,
+
+    /// Follow messages from this envelope sender.
+    #[arg(long, value_name = "ADDR", help_heading = "Which message")]
+    pub from: Option<String>,
+
+    /// Follow messages to this recipient (or original recipient).
+    #[arg(long, value_name = "ADDR", help_heading = "Which message")]
+    pub to: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text", help_heading = "Output")]
+    pub format: TraceFormat,
+
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
 }
 
 const REPORT_EXAMPLES: &str = "\
@@ -39,11 +110,12 @@ Examples:
 Exit status: 0 done, 1 done but some input had problems (see the warnings), 2 nothing usable.";
 
 /// Where the inputs come from and how to read their times.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Log files, queue dumps (postqueue -p / -j), postconf output, or directories of them;
-    /// `-` reads standard input. Gzip is detected by content.
+    /// `-` reads standard input. Gzip is detected by content. (`trace` also takes the queue
+    /// ID to follow here, as its last argument.)
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
@@ -84,4 +156,8 @@ pub struct ReportArgs {
     /// Write to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// Include every message's timeline (`messages` in the JSON).
+    #[arg(long, help_heading = "Output")]
+    pub messages: bool,
 }

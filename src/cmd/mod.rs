@@ -2,6 +2,7 @@
 //! output; only this layer knows about files on disk and the command line.
 
 pub mod report;
+pub mod trace;
 
 use std::io::Write;
 

@@ -13,6 +13,7 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::ingest;
 use crate::input::discover;
 use crate::report;
+use crate::timeline;
 
 pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let opts = super::ingest_options(&args.input)?;
@@ -67,13 +68,16 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         );
     }
 
+    let timelines = timeline::build(&parsed.events, &parsed.dumps);
     let report = report::build(
         &loaded,
         &parsed,
+        &timelines,
         report::Settings {
             timezone: opts.zone.name().to_string(),
             year: opts.year,
         },
+        args.messages,
     );
     match args.format {
         ReportFormat::Json => report::json::write(&report, &mut out)?,

@@ -794,22 +794,14 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         }
     }
 
-    let rank: HashMap<u32, usize> = outs
-        .iter()
-        .enumerate()
-        .map(|(r, (i, _, _, _))| (*i as u32, r))
-        .collect();
-    let mut events: Vec<Event<'a>> =
-        Vec::with_capacity(outs.iter().map(|o| o.1.events.len()).sum());
     let mut unparsed = Vec::new();
+    let mut per_input: Vec<Vec<Event<'a>>> = Vec::with_capacity(outs.len());
     for (i, out, _, _) in &mut outs {
         stats[*i].events = out.events.len() as u64;
-        events.append(&mut out.events);
+        per_input.push(std::mem::take(&mut out.events));
         unparsed.append(&mut out.unparsed);
     }
-    events.par_sort_unstable_by_key(|e| (e.time.micros, rank[&e.loc.input], e.loc.line, e.flags));
-    // Repeated copies share a location; `par_sort_unstable` may permute identical keys, but
-    // they are identical events, so the order is still deterministic in content.
+    let events = merge_by_time(per_input);
     unparsed.sort_by_key(|(l, _)| *l);
 
     Parsed {
@@ -819,6 +811,50 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         unparsed,
         dumps,
     }
+}
+
+/// Merge the inputs' events into one stream ordered by time. Each input keeps its own line
+/// order (a log file is written in the order things happened, even where its clock jumps or
+/// syslog reorders lines by a second); across inputs the earlier head goes first, and on a
+/// tie the input that starts earlier.
+fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let total = inputs.iter().map(Vec::len).sum();
+    if inputs.len() == 1 {
+        return inputs.into_iter().next().unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(total);
+    let mut pos = vec![0usize; inputs.len()];
+    let mut heap: BinaryHeap<Reverse<(i64, usize)>> = inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(r, v)| Reverse((v[0].time.micros, r)))
+        .collect();
+    while let Some(Reverse((_, r))) = heap.pop() {
+        let v = &inputs[r];
+        // Take this input's run of events up to the next input's head.
+        let limit = heap.peek().map(|Reverse((t, r2))| (*t, *r2));
+        let mut p = pos[r];
+        loop {
+            out.push(v[p]);
+            p += 1;
+            if p == v.len() {
+                break;
+            }
+            if let Some((t, r2)) = limit {
+                if (v[p].time.micros, r) > (t, r2) {
+                    break;
+                }
+            }
+        }
+        pos[r] = p;
+        if p < v.len() {
+            heap.push(Reverse((v[p].time.micros, r)));
+        }
+    }
+    out
 }
 
 /// Two events are the same log line (ignoring where they were read).

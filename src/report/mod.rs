@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::diag::{WarnKind, Warning};
 use crate::ingest::{year::YearEvidence, Loaded, Parsed};
+use crate::parse::QueueId;
 use crate::time::Stamp;
+use crate::timeline::{Arrival, End, LinkKind, Message, Outcome, Timelines};
 
 pub const SCHEMA: &str = "mailsleuth/report/1";
 
@@ -25,6 +27,88 @@ pub struct Report {
     pub totals: Totals,
     /// Hosts with Postfix lines, and how many events each.
     pub hosts: Vec<HostCount>,
+    /// Every message's life, with `--messages`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<MessageReport>>,
+}
+
+/// One life of one queue file, as the JSON contract shows it.
+#[derive(Debug, Serialize)]
+pub struct MessageReport {
+    pub host: String,
+    pub instance: String,
+    pub queue_id: QueueId,
+    pub life: u32,
+    pub message_id: Option<String>,
+    pub from: Option<String>,
+    pub size: Option<u64>,
+    pub client: Option<String>,
+    pub arrival: Arrival,
+    pub received_at: Option<Stamp>,
+    pub removed_at: Option<Stamp>,
+    pub end: End,
+    pub partial: bool,
+    pub parent_queue_id: Option<QueueId>,
+    pub parent_link: Option<LinkKind>,
+    pub children: Vec<QueueId>,
+    pub notifications: Vec<QueueId>,
+    pub in_queue_dump: Option<crate::timeline::DumpEntry>,
+    pub recipients: Vec<RecipientReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RecipientReport {
+    pub address: String,
+    pub orig_to: Option<String>,
+    pub outcome: Outcome,
+    pub attempts: u32,
+    pub first_attempt_at: Option<Stamp>,
+    pub last_attempt_at: Option<Stamp>,
+    pub relay: Option<String>,
+    pub dsn: Option<String>,
+    pub reason: Option<String>,
+    pub handed_to: Option<QueueId>,
+}
+
+impl MessageReport {
+    pub fn new(m: &Message) -> MessageReport {
+        MessageReport {
+            host: m.host.clone(),
+            instance: m.instance.clone(),
+            queue_id: m.queue_id,
+            life: m.life,
+            message_id: m.message_id.clone(),
+            from: m.from.clone(),
+            size: m.size,
+            client: m.client.clone(),
+            arrival: m.arrival,
+            received_at: m.received_at,
+            removed_at: m.removed_at,
+            end: m.end,
+            partial: m.partial(),
+            parent_queue_id: m.parent.map(|l| l.queue_id),
+            parent_link: m.parent.map(|l| l.kind),
+            children: m.children.iter().map(|l| l.queue_id).collect(),
+            notifications: m.notifications.iter().map(|n| n.1).collect(),
+            in_queue_dump: m.in_dump.clone(),
+            recipients: m
+                .recipients
+                .iter()
+                .map(|r| RecipientReport {
+                    address: r.address.clone(),
+                    orig_to: r.orig_to.clone(),
+                    outcome: r.outcome,
+                    attempts: r.attempts,
+                    first_attempt_at: r.first_attempt_at,
+                    last_attempt_at: r.last_attempt_at,
+                    relay: r.relay.clone(),
+                    dsn: r.dsn.clone(),
+                    reason: r.reason.clone(),
+                    handed_to: r.handed_to_queue_id,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +176,9 @@ pub struct Span {
 
 #[derive(Debug, Serialize)]
 pub struct Totals {
+    /// Mail totals from the timelines (a message counted once across its hops).
+    #[serde(flatten)]
+    pub mail: crate::timeline::Totals,
     pub inputs: usize,
     pub inputs_skipped: usize,
     pub log_lines: u64,
@@ -110,7 +197,13 @@ pub struct HostCount {
 }
 
 /// Build the report from what ingest produced.
-pub fn build(loaded: &Loaded, parsed: &Parsed<'_>, settings: Settings) -> Report {
+pub fn build(
+    loaded: &Loaded,
+    parsed: &Parsed<'_>,
+    timelines: &Timelines,
+    settings: Settings,
+    with_messages: bool,
+) -> Report {
     let mut inputs = Vec::with_capacity(loaded.inputs.len());
     for (i, li) in loaded.inputs.iter().enumerate() {
         let s = &parsed.stats[i];
@@ -160,6 +253,7 @@ pub fn build(loaded: &Loaded, parsed: &Parsed<'_>, settings: Settings) -> Report
         *host_counts.entry(e.host).or_insert(0) += 1;
     }
     let totals = Totals {
+        mail: timelines.totals(),
         inputs: inputs.len(),
         inputs_skipped: inputs.iter().filter(|i| i.kind == "skipped").count(),
         log_lines: logs().map(|i| i.lines).sum(),
@@ -187,5 +281,7 @@ pub fn build(loaded: &Loaded, parsed: &Parsed<'_>, settings: Settings) -> Report
                 events: n,
             })
             .collect(),
+        messages: with_messages
+            .then(|| timelines.messages.iter().map(MessageReport::new).collect()),
     }
 }
