@@ -40,10 +40,55 @@ pub struct QueuedMessage {
 #[derive(Clone, Debug, Default)]
 pub struct Dump {
     pub path: String,
+    /// When the dump was taken: `--taken-at`, a time in the file name, or the file's mtime.
+    pub taken_at: Option<crate::time::Stamp>,
+    /// Where `taken_at` came from: `file-name`, `mtime`, `flag`.
+    pub taken_at_source: Option<&'static str>,
     pub messages: Vec<QueuedMessage>,
     /// Text dumps: the `-- N Kbytes in M Requests.` trailer, or `Mail queue is empty`, was seen.
     pub complete: bool,
     pub warnings: Vec<Warning>,
+}
+
+/// A capture time in a file name: `…20261130T015125Z…` (UTC, basic ISO 8601), or
+/// `…2026-11-30T01:51:25Z…` / `…2026-11-30_01-51-25…` (taken as UTC).
+pub fn time_in_name(name: &str) -> Option<crate::time::Stamp> {
+    let digits: Vec<(usize, u8)> = name
+        .bytes()
+        .enumerate()
+        .filter(|(_, c)| c.is_ascii_digit())
+        .collect();
+    // Find 14 digits (YYYYMMDDHHMMSS) that are close together in the name.
+    for w in digits.windows(14) {
+        if w[13].0 - w[0].0 > 19 {
+            continue;
+        }
+        let d: Vec<i64> = w.iter().map(|(_, c)| (c - b'0') as i64).collect();
+        let num = |a: usize, n: usize| d[a..a + n].iter().fold(0, |acc, x| acc * 10 + x);
+        let (y, mo, da, h, mi, se) = (
+            num(0, 4),
+            num(4, 2),
+            num(6, 2),
+            num(8, 2),
+            num(10, 2),
+            num(12, 2),
+        );
+        if !(1990..=2200).contains(&y)
+            || !(1..=12).contains(&mo)
+            || !(1..=31).contains(&da)
+            || h > 23
+            || mi > 59
+            || se > 60
+        {
+            continue;
+        }
+        let days = crate::time::days_from_civil(y as i32, mo as u32, da as u32);
+        return Some(crate::time::Stamp::from_unix(
+            days * 86_400 + h * 3600 + mi * 60 + se,
+            0,
+        ));
+    }
+    None
 }
 
 #[derive(serde::Deserialize)]
@@ -275,6 +320,15 @@ mod tests {
         assert!(!d.complete);
         assert!(d.messages.len() >= 20);
         assert_eq!(d.warnings.len(), 1);
+    }
+
+    #[test]
+    fn capture_time_from_the_file_name() {
+        let t = time_in_name("queue/postqueue-p-20261130T015125Z.txt").unwrap();
+        assert_eq!(t.to_string(), "2026-11-30T01:51:25+00:00");
+        let t = time_in_name("mailq-2026-11-30_01-51-25.txt").unwrap();
+        assert_eq!(t.to_string(), "2026-11-30T01:51:25+00:00");
+        assert!(time_in_name("showq.txt").is_none());
     }
 
     #[test]

@@ -251,6 +251,8 @@ pub struct Parsed<'a> {
     pub unparsed: Vec<(Loc, &'a [u8])>,
     /// The queue dumps that were read.
     pub dumps: Vec<qdump::Dump>,
+    /// Saved `postconf -n` output: parameter → value (later files win).
+    pub postconf: std::collections::BTreeMap<String, String>,
 }
 
 /// What one chunk of one input produced.
@@ -564,12 +566,38 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             Kind::PostqueueP => qdump::parse_text(&li.data, &li.path),
             _ => continue,
         };
+        let mut parsed = parsed;
+        if let Some(t) = qdump::time_in_name(&li.path) {
+            parsed.taken_at = Some(t);
+            parsed.taken_at_source = Some("file-name");
+        } else if let Some(m) = li.mtime {
+            parsed.taken_at = Some(Stamp::from_unix(
+                system_time_micros(m).div_euclid(MICROS),
+                0,
+            ));
+            parsed.taken_at_source = Some("mtime");
+        }
         stats[i].lines = lines::lines(&li.data).count() as u64;
         stats[i].records = parsed.messages.len() as u64;
         for w in &parsed.warnings {
             diags[i].push(w.clone());
         }
         dumps.push(parsed);
+    }
+    let mut postconf = std::collections::BTreeMap::new();
+    for (i, li) in loaded.inputs.iter().enumerate() {
+        if li.kind == Kind::Postconf && li.duplicate_of.is_none() {
+            for line in lines::lines(&li.data) {
+                let line = String::from_utf8_lossy(line);
+                if let Some((k, v)) = line.split_once(" = ") {
+                    if !k.trim().is_empty() && !k.trim_start().starts_with('#') {
+                        postconf.insert(k.trim().to_string(), v.trim().to_string());
+                        stats[i].records += 1;
+                    }
+                }
+            }
+            stats[i].lines = lines::lines(&li.data).count() as u64;
+        }
     }
     let mut arrivals: HashMap<QueueId, (i64, usize)> = HashMap::new();
     for (d, dump) in dumps.iter().enumerate() {
@@ -810,6 +838,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         diags,
         unparsed,
         dumps,
+        postconf,
     }
 }
 

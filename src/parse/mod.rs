@@ -161,6 +161,9 @@ pub struct Event<'a> {
     pub text: &'a [u8],
     pub flags: u8,
     pub loc: Loc,
+    /// The whole line as read (the inner line for an unwrapped container line), for citing
+    /// evidence.
+    pub line: &'a [u8],
 }
 
 impl<'a> Event<'a> {
@@ -395,6 +398,7 @@ pub fn parse_line(line: &[u8]) -> Line<'_> {
             text,
             flags,
             loc: Loc::default(),
+            line,
         },
         repeat,
     }

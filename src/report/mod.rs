@@ -210,7 +210,9 @@ pub fn build(
         let d = &parsed.diags[i];
         let is_dump = matches!(
             li.kind,
-            crate::input::Kind::PostqueueP | crate::input::Kind::PostqueueJ
+            crate::input::Kind::PostqueueP
+                | crate::input::Kind::PostqueueJ
+                | crate::input::Kind::Postconf
         );
         let is_log = li.kind == crate::input::Kind::Maillog;
         inputs.push(InputReport {
