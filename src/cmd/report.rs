@@ -69,10 +69,21 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
 
     let timelines = timeline::build(&parsed.events, &parsed.dumps);
+    let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
+    let analysis = crate::analysis::incidents::analyse(
+        &parsed.events,
+        &timelines,
+        &parsed.dumps,
+        &dump_times,
+        &parsed.postconf,
+    );
+    let queue = report::QueueReport::build(&parsed.dumps, &opts.zone);
     let report = report::build(
         &loaded,
         &parsed,
         &timelines,
+        analysis,
+        queue,
         report::Settings {
             timezone: opts.zone.name().to_string(),
             year: opts.year,

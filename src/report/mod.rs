@@ -27,9 +27,40 @@ pub struct Report {
     pub totals: Totals,
     /// Hosts with Postfix lines, and how many events each.
     pub hosts: Vec<HostCount>,
+    /// Incident windows, recipient problems, signatures, admin actions (issue: incidents).
+    #[serde(flatten)]
+    pub analysis: crate::analysis::incidents::Analysis,
+    /// Queue dumps: snapshots, trend (when dumps were given).
+    pub queue: Option<QueueReport>,
     /// Every message's life, with `--messages`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageReport>>,
+}
+
+/// The queue part of the report.
+#[derive(Debug, Serialize)]
+pub struct QueueReport {
+    pub age_buckets_min: Vec<String>,
+    pub snapshots: Vec<crate::analysis::queue::Snapshot>,
+    pub trend: crate::analysis::queue::Trend,
+}
+
+impl QueueReport {
+    pub fn build(dumps: &[crate::qdump::Dump], zone: &crate::time::Zone) -> Option<QueueReport> {
+        use crate::analysis::queue;
+        if dumps.is_empty() {
+            return None;
+        }
+        let ordered = queue::ordered(dumps);
+        Some(QueueReport {
+            age_buckets_min: queue::bucket_labels(),
+            snapshots: ordered
+                .iter()
+                .map(|d| queue::snapshot(d, zone, 10))
+                .collect(),
+            trend: queue::trend(&ordered),
+        })
+    }
 }
 
 /// One life of one queue file, as the JSON contract shows it.
@@ -201,6 +232,8 @@ pub fn build(
     loaded: &Loaded,
     parsed: &Parsed<'_>,
     timelines: &Timelines,
+    analysis: crate::analysis::incidents::Analysis,
+    queue: Option<QueueReport>,
     settings: Settings,
     with_messages: bool,
 ) -> Report {
@@ -283,6 +316,8 @@ pub fn build(
                 events: n,
             })
             .collect(),
+        analysis,
+        queue,
         messages: with_messages
             .then(|| timelines.messages.iter().map(MessageReport::new).collect()),
     }

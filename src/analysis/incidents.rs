@@ -1,0 +1,955 @@
+//! Incidents: the windows in which mail to a destination broke, why, and whether and when it
+//! recovered — with the evidence (counts, queue IDs, a real log line) and what to check next.
+//!
+//! The method, from the data only (no Postfix timer defaults are assumed):
+//! 1. Every delivery attempt becomes an [`Attempt`] with its recipient domain, relay (from
+//!    `relay=` or, for `relay=none`, from the reply text), status, class and signature.
+//!    Hand-offs to a local content filter are not deliveries and are left out.
+//! 2. The *quiet gap* Q is derived from the observed retry interval (3 × the median time
+//!    between two attempts of one recipient, at least 30 s).
+//! 3. Per (domain, class), failures closer than Q to each other form a run; a run with at
+//!    least 3 failed attempts for at least 2 messages is an incident. Its end is the last
+//!    failure; it recovered if mail to that domain was delivered afterwards, and it is
+//!    ongoing if affected recipients are still pending at the end of the data.
+//! 4. Runs of one class that overlap in time and share a relay or a signature are one
+//!    incident (one resolver outage hitting 40 domains is one incident).
+//! 5. Permanent per-recipient failures (unknown user, mailbox full) are recipient problems,
+//!    unless they are massive for one domain.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::classify::{self, Class};
+use crate::parse::{Event, QueueId};
+use crate::time::Stamp;
+use crate::timeline::action::{self, Action, Status};
+use crate::timeline::{Outcome, Timelines};
+
+/// One delivery attempt of one recipient.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub at: Stamp,
+    pub domain: String,
+    pub relay: Option<String>,
+    pub status: Status,
+    pub class: Option<Class>,
+    /// Index into the signature table.
+    pub signature: Option<usize>,
+    pub message: usize,
+    pub event: usize,
+}
+
+/// A destination's relay: `host[ip]:port` from `relay=`, or from the reply text when the
+/// attempt made no connection of its own (`relay=none … connect to host[ip]:port: …`).
+fn relay_of(relay: &[u8], reason: &[u8]) -> Option<String> {
+    if !relay.is_empty() && relay != b"none" {
+        return Some(String::from_utf8_lossy(relay).into_owned());
+    }
+    for pre in [
+        &b"connect to "[..],
+        b"host ",
+        b"conversation with ",
+        b"server ",
+        b"refused to talk to me",
+    ] {
+        if let Some(p) = memchr::memmem::find(reason, pre) {
+            let rest = &reason[p + pre.len()..];
+            let end = rest
+                .iter()
+                .position(|&c| c == b' ' || c == b',' || c == b';')
+                .unwrap_or(rest.len());
+            let mut r = &rest[..end];
+            r = r.strip_suffix(b":").unwrap_or(r);
+            if memchr::memchr(b'[', r).is_some() {
+                return Some(String::from_utf8_lossy(r).into_owned());
+            }
+        }
+    }
+    None
+}
+
+fn domain_of(addr: &[u8]) -> String {
+    let d = match memchr::memrchr(b'@', addr) {
+        Some(p) => &addr[p + 1..],
+        None => addr,
+    };
+    String::from_utf8_lossy(d).to_ascii_lowercase()
+}
+
+/// The signature table: (class, signature) → counts and first/last time, with one real line.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureCount {
+    pub class: Class,
+    pub signature: String,
+    pub count: u64,
+    pub first_at: Stamp,
+    pub last_at: Stamp,
+    pub sample_line: String,
+}
+
+/// Every attempt, the signature table, and the local hand-offs left out.
+pub struct Attempts {
+    pub attempts: Vec<Attempt>,
+    pub signatures: Vec<SignatureCount>,
+}
+
+/// Collect the delivery attempts (and expiries) from the events, in time order.
+pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
+    let mut out = Vec::new();
+    let mut sig_index: HashMap<(Class, String), usize> = HashMap::new();
+    let mut sigs: Vec<SignatureCount> = Vec::new();
+    for (ei, e) in events.iter().enumerate() {
+        let Some(mi) = t.owner[ei] else { continue };
+        let m = &t.messages[mi as usize];
+        if m.probe {
+            continue;
+        }
+        let Action::Delivery(d) = action::action(e) else {
+            continue;
+        };
+        if d.status.is_probe() || d.status == Status::Other {
+            continue;
+        }
+        // A hand-off to a local filter or instance is not a delivery to the destination.
+        if d.status == Status::Sent {
+            if let Some(q) = d.queued_as() {
+                if m.children.iter().any(|c| c.queue_id == q) {
+                    continue;
+                }
+            }
+        }
+        let failed = matches!(
+            d.status,
+            Status::Deferred | Status::Bounced | Status::SoftBounce
+        );
+        let (class, signature) = if failed {
+            let class = classify::classify(d.dsn, d.reason);
+            let sig = classify::signature(d.reason);
+            let n = sigs.len();
+            let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
+            if idx == n {
+                sigs.push(SignatureCount {
+                    class,
+                    signature: sig,
+                    count: 0,
+                    first_at: e.time,
+                    last_at: e.time,
+                    sample_line: String::from_utf8_lossy(e.line).into_owned(),
+                });
+            }
+            let s = &mut sigs[idx];
+            s.count += 1;
+            s.last_at = e.time;
+            (Some(class), Some(idx))
+        } else {
+            (None, None)
+        };
+        out.push(Attempt {
+            at: e.time,
+            domain: domain_of(d.to),
+            relay: relay_of(d.relay, d.reason),
+            status: d.status,
+            class,
+            signature,
+            message: mi as usize,
+            event: ei,
+        });
+    }
+    Attempts {
+        attempts: out,
+        signatures: sigs,
+    }
+}
+
+/// The quiet gap: 3 × the median interval between two attempts of one recipient, at least
+/// 30 s; 10 minutes when no recipient was retried.
+pub fn quiet_gap_micros(a: &[Attempt], events: &[Event<'_>]) -> i64 {
+    let mut last: HashMap<(usize, &[u8]), i64> = HashMap::new();
+    let mut gaps = Vec::new();
+    for at in a {
+        let to = match action::action(&events[at.event]) {
+            Action::Delivery(d) => d.to,
+            _ => continue,
+        };
+        if let Some(prev) = last.insert((at.message, to), at.at.micros) {
+            gaps.push(at.at.micros - prev);
+        }
+    }
+    if gaps.is_empty() {
+        return 600 * 1_000_000;
+    }
+    gaps.sort_unstable();
+    (gaps[gaps.len() / 2] * 3).max(30 * 1_000_000)
+}
+
+/// How an incident ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Resolution {
+    /// Deliveries to the destination succeeded again.
+    Recovered,
+    /// No delivery since, and affected recipients are still pending.
+    Ongoing,
+    /// No delivery since; the affected mail expired, bounced or was deleted.
+    Closed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Incident {
+    pub id: String,
+    pub class: Class,
+    pub start: Stamp,
+    /// The last failure; null while ongoing.
+    pub end: Option<Stamp>,
+    pub last_failure_at: Stamp,
+    pub resolution: Resolution,
+    pub domains: Vec<String>,
+    pub relays: Vec<String>,
+    pub failed_attempts: u64,
+    pub messages_affected: u64,
+    pub recipients_affected: u64,
+    /// Most messages in the queue during the window (log: arrived minus removed).
+    pub peak_queue: u64,
+    /// Most messages in a queue dump taken during the window, when dumps were given.
+    pub peak_queue_dump: Option<u64>,
+    pub recovered: bool,
+    pub recovered_at: Option<Stamp>,
+    /// Seconds from the first failure to the first delivery after the last failure.
+    pub time_to_recover_s: Option<f64>,
+    pub delivered_after_retry: u64,
+    /// Mean extra delay of those, in seconds (from their first failure to their delivery).
+    pub mean_retry_delay_s: Option<f64>,
+    pub bounced: u64,
+    pub expired: u64,
+    pub deleted: u64,
+    pub still_pending: u64,
+    pub sample_queue_ids: Vec<QueueId>,
+    pub signature: String,
+    pub signatures: Vec<String>,
+    pub sample_line: String,
+    /// Admin actions and retry bursts in or right after the window.
+    pub fixes: Vec<Marker>,
+    pub next_checks: Vec<Check>,
+}
+
+/// A command to run next, with why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub why: String,
+    pub command: String,
+}
+
+/// Something the admin did, or a burst of retries, seen in the logs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Marker {
+    pub at: Stamp,
+    pub kind: MarkerKind,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MarkerKind {
+    /// `postfix reload` (master `reload -- version …`).
+    Reload,
+    /// `postsuper -r` (requeue).
+    Requeue,
+    /// `postsuper -d` (delete).
+    Delete,
+    /// `postsuper -h` (hold).
+    Hold,
+    /// Many deferred messages re-entering the active queue at once (`postqueue -f`).
+    Flush,
+    /// Postfix started or stopped.
+    Restart,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RecipientProblem {
+    pub class: Class,
+    pub domain: String,
+    pub signature: String,
+    pub count: u64,
+    pub sample_line: String,
+}
+
+/// Flagged when arrivals outpace removals.
+#[derive(Clone, Debug, Serialize)]
+pub struct QueueGrowth {
+    pub start: Stamp,
+    pub end: Stamp,
+    pub arrived: u64,
+    pub removed: u64,
+    pub peak: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    pub quiet_gap_s: f64,
+    pub incidents: Vec<Incident>,
+    pub recipient_problems: Vec<RecipientProblem>,
+    pub signatures: Vec<SignatureCount>,
+    pub markers: Vec<Marker>,
+    pub queue_growth: Vec<QueueGrowth>,
+    /// Queue size over time from the log: (time, messages in queue) at each change.
+    #[serde(skip)]
+    pub queue_series: Vec<(i64, i64)>,
+}
+
+/// Admin actions and restarts from the events; retry bursts from the timelines.
+pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marker> {
+    let mut out = Vec::new();
+    for e in events {
+        let text = e.text;
+        match e.daemon {
+            crate::parse::Daemon::Master => {
+                if text.starts_with(b"reload") {
+                    out.push(Marker {
+                        at: e.time,
+                        kind: MarkerKind::Reload,
+                        detail: String::from_utf8_lossy(text).into_owned(),
+                    });
+                } else if text.starts_with(b"daemon started") || text.starts_with(b"terminating") {
+                    out.push(Marker {
+                        at: e.time,
+                        kind: MarkerKind::Restart,
+                        detail: String::from_utf8_lossy(text).into_owned(),
+                    });
+                }
+            }
+            crate::parse::Daemon::Postsuper => {
+                if let Action::AdminSummary { verb, count } = action::action(e) {
+                    let kind = match verb {
+                        b"Requeued" => MarkerKind::Requeue,
+                        b"Deleted" => MarkerKind::Delete,
+                        b"Placed on hold" => MarkerKind::Hold,
+                        _ => continue,
+                    };
+                    out.push(Marker {
+                        at: e.time,
+                        kind,
+                        detail: format!("{} {count} messages", String::from_utf8_lossy(verb)),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    // Retry bursts: re-entries into the active queue (a `queue active` line for a message
+    // that had one before), bucketed by a quarter of the quiet gap.
+    let bucket = (quiet_gap / 4).max(1_000_000);
+    let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
+    for m in &t.messages {
+        let mut seen = 0;
+        for &ei in &m.events {
+            let e = &events[ei as usize];
+            if e.daemon == crate::parse::Daemon::Qmgr
+                && e.text.starts_with(b"from=")
+                && e.text.ends_with(b"(queue active)")
+            {
+                seen += 1;
+                if seen > 1 {
+                    *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    if !retries.is_empty() {
+        let mut counts: Vec<u64> = retries.values().copied().collect();
+        counts.sort_unstable();
+        let median = counts[counts.len() / 2].max(1);
+        for (b, n) in &retries {
+            if *n >= 10 && *n >= median * 5 {
+                out.push(Marker {
+                    at: Stamp {
+                        micros: b * bucket,
+                        offset_secs: events.first().map_or(0, |e| e.time.offset_secs),
+                    },
+                    kind: MarkerKind::Flush,
+                    detail: format!(
+                        "{n} deferred messages retried at once (postqueue -f or a requeue)"
+                    ),
+                });
+            }
+        }
+    }
+    out.sort_by_key(|m| m.at.micros);
+    out
+}
+
+/// Messages in the queue over time, from the log: +1 at arrival, −1 at removal; messages
+/// whose arrival is not in the log count from the start.
+pub fn queue_series(t: &Timelines) -> Vec<(i64, i64)> {
+    let mut deltas: Vec<(i64, i64)> = Vec::with_capacity(t.messages.len() * 2);
+    let mut initial = 0i64;
+    for m in &t.messages {
+        if m.probe {
+            continue;
+        }
+        match m.received_at {
+            Some(r) => deltas.push((r.micros, 1)),
+            None => initial += 1,
+        }
+        if let Some(r) = m.removed_at {
+            deltas.push((r.micros, -1));
+        }
+    }
+    deltas.sort_unstable();
+    let mut out = Vec::with_capacity(deltas.len());
+    let mut cur = initial;
+    for (at, d) in deltas {
+        cur += d;
+        match out.last_mut() {
+            Some((t, v)) if *t == at => *v = cur,
+            _ => out.push((at, cur)),
+        }
+    }
+    out
+}
+
+fn peak_between(series: &[(i64, i64)], from: i64, to: i64) -> u64 {
+    let start = series.partition_point(|(t, _)| *t < from);
+    let before = if start > 0 { series[start - 1].1 } else { 0 };
+    series[start..]
+        .iter()
+        .take_while(|(t, _)| *t <= to)
+        .map(|(_, v)| *v)
+        .chain(std::iter::once(before))
+        .max()
+        .unwrap_or(0)
+        .max(0) as u64
+}
+
+/// A run of failures for one (domain, class).
+struct Run {
+    class: Class,
+    domain: String,
+    attempts: Vec<usize>,
+}
+
+/// Find the incidents.
+pub fn analyse(
+    events: &[Event<'_>],
+    t: &Timelines,
+    dumps: &[crate::qdump::Dump],
+    dump_times: &[Option<Stamp>],
+    postconf: &BTreeMap<String, String>,
+) -> Analysis {
+    let Attempts {
+        attempts: a,
+        signatures,
+    } = attempts(events, t);
+    let q = quiet_gap_micros(&a, events);
+    let markers = markers(events, t, q);
+    let series = queue_series(t);
+
+    // Successes per domain, in time order, for recovery.
+    let mut successes: HashMap<&str, Vec<i64>> = HashMap::new();
+    let mut recipients_per_domain: HashMap<&str, u64> = HashMap::new();
+    for at in &a {
+        *recipients_per_domain.entry(at.domain.as_str()).or_insert(0) += 1;
+        if at.status == Status::Sent {
+            successes
+                .entry(at.domain.as_str())
+                .or_default()
+                .push(at.at.micros);
+        }
+    }
+
+    // 3. Runs per (domain, class).
+    let mut open_runs: HashMap<(String, Class), Run> = HashMap::new();
+    let mut runs: Vec<Run> = Vec::new();
+    for (i, at) in a.iter().enumerate() {
+        let Some(class) = at.class else { continue };
+        if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
+            continue;
+        }
+        let key = (at.domain.clone(), class);
+        let close = match open_runs.get(&key) {
+            Some(r) => at.at.micros - a[*r.attempts.last().unwrap_or(&i)].at.micros > q,
+            None => false,
+        };
+        if close {
+            if let Some(r) = open_runs.remove(&key) {
+                runs.push(r);
+            }
+        }
+        open_runs
+            .entry(key)
+            .or_insert_with(|| Run {
+                class,
+                domain: at.domain.clone(),
+                attempts: Vec::new(),
+            })
+            .attempts
+            .push(i);
+    }
+    runs.extend(open_runs.into_values());
+    runs.retain(|r| {
+        let msgs: BTreeSet<usize> = r.attempts.iter().map(|&i| a[i].message).collect();
+        r.attempts.len() >= 3 && msgs.len() >= 2
+    });
+    runs.sort_by_key(|r| (a[r.attempts[0]].at.micros, r.domain.clone()));
+
+    // 4. Merge runs of one class that overlap and share a relay or a signature.
+    let mut groups: Vec<Vec<Run>> = Vec::new();
+    for r in runs {
+        let (rs, re) = (
+            a[r.attempts[0]].at.micros,
+            a[*r.attempts.last().unwrap_or(&0)].at.micros,
+        );
+        let relays: BTreeSet<&str> = r
+            .attempts
+            .iter()
+            .filter_map(|&i| a[i].relay.as_deref())
+            .collect();
+        let sigs: BTreeSet<usize> = r.attempts.iter().filter_map(|&i| a[i].signature).collect();
+        let target = groups.iter().position(|g| {
+            g[0].class == r.class
+                && g.iter().any(|o| {
+                    let (os, oe) = (
+                        a[o.attempts[0]].at.micros,
+                        a[*o.attempts.last().unwrap_or(&0)].at.micros,
+                    );
+                    let overlap = rs <= oe + q && os <= re + q;
+                    let shares = o.attempts.iter().any(|&i| {
+                        a[i].relay.as_deref().is_some_and(|x| relays.contains(x))
+                            || a[i].signature.is_some_and(|s| sigs.contains(&s))
+                    });
+                    overlap && shares
+                })
+        });
+        match target {
+            Some(g) => groups[g].push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+
+    let mut incidents = Vec::new();
+    for (n, g) in groups.into_iter().enumerate() {
+        let idx: Vec<usize> = {
+            let mut v: Vec<usize> = g.iter().flat_map(|r| r.attempts.iter().copied()).collect();
+            v.sort_unstable();
+            v
+        };
+        let class = g[0].class;
+        let domains: Vec<String> = g
+            .iter()
+            .map(|r| r.domain.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let relays: Vec<String> = idx
+            .iter()
+            .filter_map(|&i| a[i].relay.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let start = a[idx[0]].at;
+        let last = a[*idx.last().unwrap_or(&0)].at;
+        let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message).collect();
+        // Affected recipients: (message, address) pairs.
+        let mut rcpts: BTreeSet<(usize, Vec<u8>)> = BTreeSet::new();
+        for &i in &idx {
+            if let Action::Delivery(d) = action::action(&events[a[i].event]) {
+                rcpts.insert((a[i].message, d.to.to_vec()));
+            }
+        }
+        // Recovery: the first delivery to one of the domains after the last failure.
+        let recovered_at = domains
+            .iter()
+            .filter_map(|d| {
+                let s = successes.get(d.as_str())?;
+                let p = s.partition_point(|&x| x <= last.micros);
+                s.get(p).copied()
+            })
+            .min();
+        // What became of the affected recipients.
+        let (mut delivered, mut bounced, mut expired, mut deleted, mut pending) = (0, 0, 0, 0, 0);
+        let mut retry_delay = 0f64;
+        for (mi, to) in &rcpts {
+            let m = &t.messages[*mi];
+            let Some(r) = m
+                .recipients
+                .iter()
+                .find(|r| r.address.as_bytes() == to.as_slice())
+            else {
+                continue;
+            };
+            match r.outcome {
+                Outcome::Delivered => {
+                    delivered += 1;
+                    if let (Some(f), Some(l)) = (r.first_attempt_at, final_attempt(t, *mi, r)) {
+                        retry_delay += (l.micros - f.micros) as f64 / 1e6;
+                    }
+                }
+                Outcome::Bounced => bounced += 1,
+                Outcome::Expired => expired += 1,
+                Outcome::Deleted => deleted += 1,
+                _ => pending += 1,
+            }
+        }
+        let resolution = if recovered_at.is_some() {
+            Resolution::Recovered
+        } else if pending > 0 {
+            Resolution::Ongoing
+        } else {
+            Resolution::Closed
+        };
+        // The most common signature, with one real line.
+        let mut sig_counts: BTreeMap<usize, u64> = BTreeMap::new();
+        for &i in &idx {
+            if let Some(s) = a[i].signature {
+                *sig_counts.entry(s).or_insert(0) += 1;
+            }
+        }
+        let mut by_count: Vec<(usize, u64)> = sig_counts.into_iter().collect();
+        by_count.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+        let top = by_count.first().map(|x| x.0);
+        // Prefer a sample line that is the failure itself, not a "suspended" echo.
+        let sample_event = idx
+            .iter()
+            .find(|&&i| {
+                a[i].signature == top
+                    && !events[a[i].event]
+                        .text
+                        .windows(31)
+                        .any(|w| w == b"delivery temporarily suspended:")
+            })
+            .or_else(|| idx.iter().find(|&&i| a[i].signature == top))
+            .map(|&i| a[i].event);
+        let window_end = recovered_at.unwrap_or(last.micros);
+        let fixes: Vec<Marker> = markers
+            .iter()
+            .filter(|m| m.at.micros >= start.micros && m.at.micros <= window_end + q)
+            .cloned()
+            .collect();
+        let peak_queue_dump = dumps
+            .iter()
+            .zip(dump_times)
+            .filter(|(_, t)| t.is_some_and(|t| t.micros >= start.micros && t.micros <= window_end))
+            .map(|(d, _)| d.messages.len() as u64)
+            .max();
+        let mut sample_queue_ids: Vec<QueueId> = Vec::new();
+        for &mi in &messages {
+            let q = t.messages[mi].queue_id;
+            if !sample_queue_ids.contains(&q) {
+                sample_queue_ids.push(q);
+            }
+            if sample_queue_ids.len() == 5 {
+                break;
+            }
+        }
+        incidents.push(Incident {
+            id: format!("incident-{}", n + 1),
+            class,
+            start,
+            end: (resolution != Resolution::Ongoing).then_some(last),
+            last_failure_at: last,
+            resolution,
+            next_checks: next_checks(class, &domains, &relays, resolution, postconf),
+            domains,
+            relays,
+            failed_attempts: idx.len() as u64,
+            messages_affected: messages.len() as u64,
+            recipients_affected: rcpts.len() as u64,
+            peak_queue: peak_between(&series, start.micros, window_end),
+            peak_queue_dump,
+            recovered: recovered_at.is_some(),
+            recovered_at: recovered_at.map(|m| Stamp {
+                micros: m,
+                offset_secs: start.offset_secs,
+            }),
+            time_to_recover_s: recovered_at.map(|r| (r - start.micros) as f64 / 1e6),
+            delivered_after_retry: delivered,
+            mean_retry_delay_s: (delivered > 0).then(|| retry_delay / delivered as f64),
+            bounced,
+            expired,
+            deleted,
+            still_pending: pending,
+            sample_queue_ids,
+            signature: top
+                .map(|s| signatures[s].signature.clone())
+                .unwrap_or_default(),
+            signatures: by_count
+                .iter()
+                .map(|(s, _)| signatures[*s].signature.clone())
+                .collect(),
+            sample_line: sample_event
+                .map(|e| String::from_utf8_lossy(events[e].line).into_owned())
+                .unwrap_or_default(),
+            fixes,
+        });
+    }
+
+    // 5. Recipient problems: permanent per-recipient failures.
+    let mut problems: BTreeMap<(Class, String, usize), (u64, usize)> = BTreeMap::new();
+    for at in &a {
+        if let (Some(class), Some(sig)) = (at.class, at.signature) {
+            if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
+                let e = problems
+                    .entry((class, at.domain.clone(), sig))
+                    .or_insert((0, at.event));
+                e.0 += 1;
+            }
+        }
+    }
+    let recipient_problems = problems
+        .into_iter()
+        .map(|((class, domain, sig), (count, ev))| RecipientProblem {
+            class,
+            domain,
+            signature: signatures[sig].signature.clone(),
+            count,
+            sample_line: String::from_utf8_lossy(events[ev].line).into_owned(),
+        })
+        .collect();
+
+    let queue_growth = growth(&series, q);
+    let mut signatures = signatures;
+    signatures.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then_with(|| x.signature.cmp(&y.signature))
+    });
+    Analysis {
+        quiet_gap_s: q as f64 / 1e6,
+        incidents,
+        recipient_problems,
+        signatures,
+        markers,
+        queue_growth,
+        queue_series: series,
+    }
+}
+
+/// When a recipient handed over to another life was finally delivered.
+fn final_attempt(t: &Timelines, mi: usize, r: &crate::timeline::Recipient) -> Option<Stamp> {
+    let mut cur = (mi, r);
+    for _ in 0..16 {
+        let Some(c) = cur.1.handed_to else {
+            return cur.1.last_attempt_at;
+        };
+        let child = &t.messages[c];
+        match child.recipients.iter().find(|x| x.address == cur.1.address) {
+            Some(x) => cur = (c, x),
+            None => return cur.1.last_attempt_at,
+        }
+    }
+    let _ = cur.0;
+    cur.1.last_attempt_at
+}
+
+/// Windows in which the queue kept growing: over spans of Q, arrivals above removals for at
+/// least three spans in a row, with the queue at least doubling.
+fn growth(series: &[(i64, i64)], q: i64) -> Vec<QueueGrowth> {
+    let Some(&(t0, _)) = series.first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut spans: Vec<(i64, u64, u64, i64)> = Vec::new(); // (start, in, out, level at end)
+    let mut prev = 0i64;
+    let mut cur_start = t0;
+    let (mut arrived, mut removed) = (0u64, 0u64);
+    for &(t, v) in series {
+        while t >= cur_start + q {
+            spans.push((cur_start, arrived, removed, prev));
+            cur_start += q;
+            arrived = 0;
+            removed = 0;
+        }
+        if v > prev {
+            arrived += (v - prev) as u64;
+        } else {
+            removed += (prev - v) as u64;
+        }
+        prev = v;
+    }
+    spans.push((cur_start, arrived, removed, prev));
+    let mut i = 0;
+    while i < spans.len() {
+        if spans[i].1 > spans[i].2 {
+            let mut j = i;
+            while j + 1 < spans.len() && spans[j + 1].1 > spans[j + 1].2 {
+                j += 1;
+            }
+            let level_before = if i > 0 { spans[i - 1].3 } else { 0 };
+            let peak = spans[i..=j].iter().map(|s| s.3).max().unwrap_or(0);
+            if j - i >= 2 && peak >= (2 * level_before).max(10) {
+                out.push(QueueGrowth {
+                    start: Stamp {
+                        micros: spans[i].0,
+                        offset_secs: 0,
+                    },
+                    end: Stamp {
+                        micros: spans[j].0 + q,
+                        offset_secs: 0,
+                    },
+                    arrived: spans[i..=j].iter().map(|s| s.1).sum(),
+                    removed: spans[i..=j].iter().map(|s| s.2).sum(),
+                    peak: peak.max(0) as u64,
+                });
+            }
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn relay_host(relay: &str) -> (String, String) {
+    // `mx.example.com[1.2.3.4]:25` → ("mx.example.com", "25")
+    let host = relay.split('[').next().unwrap_or(relay).to_string();
+    let port = relay
+        .rsplit_once("]:")
+        .map(|(_, p)| p.to_string())
+        .unwrap_or_else(|| "25".into());
+    (host, port)
+}
+
+fn setting(postconf: &BTreeMap<String, String>, key: &str) -> Option<String> {
+    postconf.get(key).map(|v| format!("{key} = {v}"))
+}
+
+/// What to check next, as commands with the domain, MX or relay filled in.
+pub fn next_checks(
+    class: Class,
+    domains: &[String],
+    relays: &[String],
+    resolution: Resolution,
+    postconf: &BTreeMap<String, String>,
+) -> Vec<Check> {
+    let d = domains.first().map(String::as_str).unwrap_or("DOMAIN");
+    let (host, port) = relays.first().map(|r| relay_host(r)).unwrap_or_else(|| {
+        (
+            format!("$(dig +short mx {d} | sort -n | head -1 | cut -d' ' -f2)"),
+            "25".into(),
+        )
+    });
+    let mut v = Vec::new();
+    let mut c = |why: &str, cmd: String| {
+        v.push(Check {
+            why: why.into(),
+            command: cmd,
+        })
+    };
+    match class {
+        Class::Dns => {
+            c(
+                "Does the domain resolve from this host?",
+                format!("dig +short mx {d}; dig +short a {d}"),
+            );
+            c(
+                "Which resolver does Postfix use (chroot copies resolv.conf)?",
+                "cat /etc/resolv.conf /var/spool/postfix/etc/resolv.conf".into(),
+            );
+            c("Is a transport or relayhost overriding DNS?", "postconf -n | egrep '^(relayhost|transport_maps|smtp_host_lookup|disable_dns_lookups)'; postmap -q ".to_string() + d + " $(postconf -h transport_maps)");
+        }
+        Class::ConnectionRefused | Class::ConnectionTimeout => {
+            c(
+                "Can this host reach the destination's SMTP port?",
+                format!("nc -vz -w 10 {host} {port}"),
+            );
+            c("Does the server greet (a timeout here is a greeting timeout)?", format!("timeout 30 openssl s_client -starttls smtp -crlf -connect {host}:{port} </dev/null | head -5"));
+            c(
+                "Which MX hosts should be used?",
+                format!("dig +short mx {d}"),
+            );
+            if class == Class::ConnectionTimeout {
+                c(
+                    "Timeouts configured",
+                    "postconf smtp_connect_timeout smtp_helo_timeout".into(),
+                );
+            }
+        }
+        Class::Tls => {
+            c("Does the server offer STARTTLS, and is its certificate trusted?", format!("openssl s_client -starttls smtp -crlf -connect {host}:{port} -servername {d} </dev/null 2>&1 | egrep 'Verify return|subject=|issuer='"));
+            c("Which TLS policy applies to the destination?", format!("postconf -n | egrep '^smtp_tls'; postmap -q {d} $(postconf -h smtp_tls_policy_maps)"));
+        }
+        Class::RelayAuth => {
+            c(
+                "Relay and SASL settings",
+                "postconf | egrep '^(smtp_tls|smtp_sasl|relayhost)'".into(),
+            );
+            c("Is the password map readable and rebuilt after the change?", "stat -c '%a %U:%G %n' /etc/postfix/sasl_passwd /etc/postfix/sasl_passwd.db; postmap /etc/postfix/sasl_passwd && postfix reload".into());
+            c("Do the credentials work against the relay?", format!("openssl s_client -starttls smtp -crlf -connect {host}:{port} (then EHLO and AUTH PLAIN)"));
+        }
+        Class::Throttling => {
+            c("Concurrency and rate towards the destination", format!("postconf smtp_destination_concurrency_limit smtp_destination_rate_delay default_destination_concurrency_limit; postqueue -j | grep -c '{d}'"));
+            c("Slow down only this destination (transport with its own limits)", format!("echo '{d} slow:' >> /etc/postfix/transport; postconf -e 'slow_destination_concurrency_limit = 2' 'slow_destination_rate_delay = 1s'"));
+        }
+        Class::MailboxFull | Class::UnknownUser => {
+            c(
+                "Which recipients keep failing?",
+                format!("mailsleuth trace LOGS --to USER@{d}"),
+            );
+        }
+        Class::Policy => {
+            c("Is this server's IP listed?", "for z in zen.spamhaus.org b.barracudacentral.org; do dig +short $(hostname -I | awk '{print $1}' | awk -F. '{print $4\".\"$3\".\"$2\".\"$1}').$z; done".into());
+            c(
+                "SPF/DKIM/DMARC of the sending domain",
+                "dig +short txt SENDER_DOMAIN; dig +short txt _dmarc.SENDER_DOMAIN".into(),
+            );
+        }
+        Class::Resource => {
+            c(
+                "Disk and queue space",
+                "df -h /var/spool/postfix; postqueue -p | tail -1".into(),
+            );
+            c(
+                "Fatal and panic lines around the window",
+                "grep -E 'fatal|panic|warning: process' /var/log/mail.log".into(),
+            );
+        }
+        Class::Other => {
+            c(
+                "Read the real error for one queue ID",
+                "mailsleuth trace LOGS QUEUE_ID".into(),
+            );
+        }
+    }
+    for key in match class {
+        Class::RelayAuth => &[
+            "relayhost",
+            "smtp_sasl_auth_enable",
+            "smtp_sasl_password_maps",
+            "smtp_tls_security_level",
+        ][..],
+        Class::Tls => &[
+            "smtp_tls_security_level",
+            "smtp_tls_policy_maps",
+            "smtp_tls_CAfile",
+        ][..],
+        Class::Throttling => &[
+            "smtp_destination_concurrency_limit",
+            "smtp_destination_rate_delay",
+            "default_destination_concurrency_limit",
+        ][..],
+        Class::Dns => &["relayhost", "transport_maps", "smtp_host_lookup"][..],
+        Class::ConnectionRefused | Class::ConnectionTimeout => {
+            &["relayhost", "transport_maps", "smtp_connect_timeout"][..]
+        }
+        _ => &[][..],
+    } {
+        if let Some(s) = setting(postconf, key) {
+            v.push(Check {
+                why: "The saved configuration says (possibly implicated)".into(),
+                command: s,
+            });
+        }
+    }
+    match resolution {
+        Resolution::Ongoing => v.push(Check {
+            why: "After fixing the cause, retry the deferred mail (never delete the queue for a recoverable cause)".into(),
+            command: "postsuper -r ALL; postqueue -f".into(),
+        }),
+        _ if matches!(class, Class::UnknownUser | Class::MailboxFull) => {}
+        _ => v.push(Check {
+            why: "If mail is still queued for it, clean up only that destination after review".into(),
+            command: format!("mailsleuth queue DUMP --select domain={d} --plan cleanup.txt"),
+        }),
+    }
+    v
+}

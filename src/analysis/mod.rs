@@ -1,0 +1,9 @@
+//! Analysis: pure functions from timelines and dumps to findings. No bytes, no clap.
+//!
+//! - [`classify`]: failure class and normalised signature of a reply text;
+//! - [`incidents`]: incident windows, recovery, next checks, recipient problems;
+//! - [`queue`]: queue dumps' shape, growth, stuck messages, cleanup selection.
+
+pub mod classify;
+pub mod incidents;
+pub mod queue;
