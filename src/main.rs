@@ -21,10 +21,12 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Report(a) => cmd::report::run(a, cli.quiet),
         Command::Trace(a) => cmd::trace::run(a, cli.quiet, cli.color),
+        Command::Queue(a) => cmd::queue::run(a, cli.quiet),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Warnings) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(e) => {
             // A closed pipe (`mailsleuth report … | head`) is not an error.
             if e.chain().any(|c| {

@@ -228,7 +228,9 @@ pub fn parse_text(data: &[u8], path: &str) -> Dump {
         }
         if trimmed.starts_with('(') && cur.is_some() {
             if trimmed.ends_with(')') {
-                reason = Some(trimmed[1..trimmed.len() - 1].to_string());
+                let r = &trimmed[1..trimmed.len() - 1];
+                // showq prints `(reason unavailable)` when the recipient has none.
+                reason = (r != "reason unavailable").then(|| r.to_string());
             } else {
                 open_reason = Some(trimmed.to_string());
             }

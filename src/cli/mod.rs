@@ -39,6 +39,64 @@ pub enum Command {
     /// Follow one message through the logs: every attempt, hop, requeue and notification.
     #[command(after_help = TRACE_EXAMPLES)]
     Trace(TraceArgs),
+    /// Read saved queue dumps: shape by domain and age, trend, cleanup plan, monitoring check.
+    #[command(after_help = QUEUE_EXAMPLES)]
+    Queue(QueueArgs),
+}
+
+const QUEUE_EXAMPLES: &str = "\
+Examples:
+  # Runbook step 1: the queue's shape from a saved `postqueue -j` (or `postqueue -p`)
+  mailsleuth queue postqueue-j.jsonl
+
+  # Surgical cleanup: only the typo domain's messages, reviewed before anything is deleted
+  mailsleuth queue postqueue-j.jsonl --select domain=gmial.test --plan delete.txt
+
+  # From cron or a monitoring system (Nagios plugin convention)
+  postqueue -j > /tmp/q.jsonl && mailsleuth queue /tmp/q.jsonl --warn 200 --crit 1000
+
+Exit status: 0 done, 1 done with input warnings, 2 fatal; with --warn/--crit:
+0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Select messages for a plan: domain=D, sender=ADDR, class=CLASS, older-than=DURATION
+    /// (90s, 15m, 2h, 3d), queue=deferred|hold|active. Repeat to combine (AND).
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Cleanup plan")]
+    pub select: Vec<String>,
+
+    /// Write the selected queue IDs to FILE, one per line, for `postsuper -d -` after review.
+    #[arg(long, value_name = "FILE", help_heading = "Cleanup plan")]
+    pub plan: Option<PathBuf>,
+
+    /// The plan is for requeueing (`postsuper -r -`) instead of deleting.
+    #[arg(long, help_heading = "Cleanup plan")]
+    pub requeue: bool,
+
+    /// WARNING at this many messages (monitoring mode: one line, exit 0/1/2/3).
+    #[arg(long, value_name = "N", help_heading = "Monitoring")]
+    pub warn: Option<u64>,
+
+    /// CRITICAL at this many messages.
+    #[arg(long, value_name = "N", help_heading = "Monitoring")]
+    pub crit: Option<u64>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text", help_heading = "Output")]
+    pub format: QueueFormat,
+
+    /// Write to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! One file per subcommand. Each takes its clap arguments, runs the pipeline and writes its
 //! output; only this layer knows about files on disk and the command line.
 
+pub mod queue;
 pub mod report;
 pub mod trace;
 
@@ -17,6 +18,8 @@ pub enum Outcome {
     Clean,
     /// Done, but some input had problems (exit status 1).
     Warnings,
+    /// A command-specific exit status (monitoring checks: 0 OK … 3 UNKNOWN).
+    Exit(u8),
 }
 
 /// Turn the input arguments into ingest options.
