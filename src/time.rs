@@ -248,6 +248,25 @@ pub fn parse_offset(b: &[u8]) -> Option<i32> {
     Some(sign * (h * 3600 + m * 60))
 }
 
+/// `+0.4s`, `+18s`, `+2m03s`, `+1h02m`, `+3d04h`.
+pub fn since(from: Option<Stamp>, at: Stamp) -> String {
+    let Some(from) = from else {
+        return String::new();
+    };
+    let us = at.micros - from.micros;
+    let sign = if us < 0 { "-" } else { "+" };
+    let s = us.unsigned_abs() as f64 / 1e6;
+    let secs = s as u64;
+    match secs {
+        _ if s < 1.0 && s > 0.0 => format!("{sign}{s:.2}s"),
+        _ if s < 10.0 && s.fract() != 0.0 => format!("{sign}{s:.1}s"),
+        0..=59 => format!("{sign}{secs}s"),
+        60..=3599 => format!("{sign}{}m{:02}s", secs / 60, secs % 60),
+        3600..=86_399 => format!("{sign}{}h{:02}m", secs / 3600, secs / 60 % 60),
+        _ => format!("{sign}{}d{:02}h", secs / 86_400, secs / 3600 % 24),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,7 +65,16 @@ fn the_bundled_sample_runs_clean() {
 fn stdin_and_threads_give_the_same_report() {
     let log = std::fs::read(fixture("throttle/mail-rfc3339.log")).unwrap();
     let from_stdin = mailsleuth()
-        .args(["report", "-", "--tz", "UTC", "--threads", "1"])
+        .args([
+            "report",
+            "-",
+            "--tz",
+            "UTC",
+            "--threads",
+            "1",
+            "--format",
+            "json",
+        ])
         .write_stdin(log)
         .assert()
         .code(0)
@@ -81,6 +90,8 @@ fn stdin_and_threads_give_the_same_report() {
             "tests/fixtures/throttle/mail-rfc3339.log",
             "--tz",
             "UTC",
+            "--format",
+            "json",
         ])
         .assert()
         .code(0)
@@ -116,7 +127,14 @@ fn a_truncated_gzip_warns_with_file_and_offset_and_exits_1() {
     let cut = dir.path().join("mail.log.3.gz");
     std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
     let out = mailsleuth()
-        .args(["report", cut.to_str().unwrap(), "--tz", "UTC"])
+        .args([
+            "report",
+            cut.to_str().unwrap(),
+            "--tz",
+            "UTC",
+            "--format",
+            "json",
+        ])
         .assert()
         .code(1)
         .get_output()

@@ -48,7 +48,8 @@ fn check(scenario: &str, score: &mut Score, problems: &mut Vec<String>) {
     let l = load(&[dir.join("mail-rfc3339.log")], &opts);
     let p = ingest::parse(&l, &opts);
     let t = timeline::build(&p.events, &p.dumps);
-    let a = incidents::analyse(&p.events, &t, &p.dumps, &[], &p.postconf);
+    let att = incidents::attempts(&p.events, &t);
+    let a = incidents::analyse(&p.events, &t, &att, &p.dumps, &[], &p.postconf);
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
     let affected: Vec<&str> = truth["affected_domains"]

@@ -363,7 +363,7 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
             if *n >= 10 && *n >= median * 5 {
                 out.push(Marker {
                     at: Stamp {
-                        micros: b * bucket,
+                        micros: (b * bucket).div_euclid(1_000_000) * 1_000_000,
                         offset_secs: events.first().map_or(0, |e| e.time.offset_secs),
                     },
                     kind: MarkerKind::Flush,
@@ -432,22 +432,21 @@ struct Run {
 pub fn analyse(
     events: &[Event<'_>],
     t: &Timelines,
+    att: &Attempts,
     dumps: &[crate::qdump::Dump],
     dump_times: &[Option<Stamp>],
     postconf: &BTreeMap<String, String>,
 ) -> Analysis {
-    let Attempts {
-        attempts: a,
-        signatures,
-    } = attempts(events, t);
-    let q = quiet_gap_micros(&a, events);
+    let a = &att.attempts;
+    let signatures = &att.signatures;
+    let q = quiet_gap_micros(a, events);
     let markers = markers(events, t, q);
     let series = queue_series(t);
 
     // Successes per domain, in time order, for recovery.
     let mut successes: HashMap<&str, Vec<i64>> = HashMap::new();
     let mut recipients_per_domain: HashMap<&str, u64> = HashMap::new();
-    for at in &a {
+    for at in a {
         *recipients_per_domain.entry(at.domain.as_str()).or_insert(0) += 1;
         if at.status == Status::Sent {
             successes
@@ -540,11 +539,12 @@ pub fn analyse(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let relays: Vec<String> = idx
+        let relays: BTreeSet<String> = idx.iter().filter_map(|&i| a[i].relay.clone()).collect();
+        // `host[ip]` read from a reply text names the same relay as `host[ip]:port`.
+        let relays: Vec<String> = relays
             .iter()
-            .filter_map(|&i| a[i].relay.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
+            .filter(|r| r.contains("]:") || !relays.iter().any(|o| o.starts_with(&format!("{r}:"))))
+            .cloned()
             .collect();
         let start = a[idx[0]].at;
         let last = a[*idx.last().unwrap_or(&0)].at;
@@ -685,7 +685,7 @@ pub fn analyse(
 
     // 5. Recipient problems: permanent per-recipient failures.
     let mut problems: BTreeMap<(Class, String, usize), (u64, usize)> = BTreeMap::new();
-    for at in &a {
+    for at in a {
         if let (Some(class), Some(sig)) = (at.class, at.signature) {
             if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
                 let e = problems
@@ -707,7 +707,7 @@ pub fn analyse(
         .collect();
 
     let queue_growth = growth(&series, q);
-    let mut signatures = signatures;
+    let mut signatures = signatures.clone();
     signatures.sort_by(|x, y| {
         y.count
             .cmp(&x.count)

@@ -7,3 +7,4 @@
 pub mod classify;
 pub mod incidents;
 pub mod queue;
+pub mod stats;

@@ -159,7 +159,13 @@ pub struct TraceArgs {
 
 const REPORT_EXAMPLES: &str = "\
 Examples:
-  # A support ticket's attachments: rotated logs (some gzipped) and queue dumps
+  # After an incident: the postmortem page from the logs and the saved queue dumps
+  mailsleuth report /var/log/mail.log* dumps/ -o postmortem.html
+
+  # A support ticket's attachments, as Markdown to paste into the ticket
+  mailsleuth report ticket-4711/ -o postmortem.md
+
+  # For machines
   mailsleuth report ticket-4711/ --format json -o report.json
 
   # The live server's logs, read-only, zone-less stamps in the server's zone
@@ -198,6 +204,10 @@ pub struct InputArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// GitHub-flavoured Markdown for a ticket (charts as SVG files beside `-o FILE.md`).
+    Md,
+    /// One self-contained HTML page with charts.
+    Html,
     /// The `mailsleuth/report/1` JSON contract.
     Json,
 }
@@ -207,11 +217,11 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json", help_heading = "Output")]
-    pub format: ReportFormat,
+    /// Output format (default: from the extension of `-o`, else Markdown).
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFormat>,
 
-    /// Write to FILE instead of standard output.
+    /// Write to FILE instead of standard output (`.html`, `.md`, `.json` choose the format).
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
 

@@ -15,8 +15,32 @@ use crate::input::discover;
 use crate::report;
 use crate::timeline;
 
+/// The format: `--format`, else the extension of `-o`, else Markdown.
+pub fn format_of(args: &ReportArgs) -> anyhow::Result<ReportFormat> {
+    if let Some(f) = args.format {
+        return Ok(f);
+    }
+    let Some(out) = &args.output else {
+        return Ok(ReportFormat::Md);
+    };
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok(match ext.as_str() {
+        "html" | "htm" => ReportFormat::Html,
+        "md" | "markdown" => ReportFormat::Md,
+        "json" => ReportFormat::Json,
+        _ => bail!(
+            "cannot tell the format from {}: use .html, .md or .json, or --format",
+            out.display()
+        ),
+    })
+}
+
 pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let opts = super::ingest_options(&args.input)?;
+    let format = format_of(args)?;
     // Open the output before the long work, so a bad path fails at once.
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(BufWriter::new(
@@ -70,9 +94,11 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
 
     let timelines = timeline::build(&parsed.events, &parsed.dumps);
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
+    let attempts = crate::analysis::incidents::attempts(&parsed.events, &timelines);
     let analysis = crate::analysis::incidents::analyse(
         &parsed.events,
         &timelines,
+        &attempts,
         &parsed.dumps,
         &dump_times,
         &parsed.postconf,
@@ -82,6 +108,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         &loaded,
         &parsed,
         &timelines,
+        &attempts,
         analysis,
         queue,
         report::Settings {
@@ -90,8 +117,29 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         },
         args.messages,
     );
-    match args.format {
+    match format {
         ReportFormat::Json => report::json::write(&report, &mut out)?,
+        ReportFormat::Html => report::html::write(&report, &mut out)?,
+        ReportFormat::Md => {
+            let base = args.output.as_ref().map(|p| {
+                p.file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "report".into())
+            });
+            let sidecars = report::markdown::write(&report, &mut out, base.as_deref())?;
+            let dir = args
+                .output
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
+            for s in sidecars {
+                // Names come from our own stem and chart keys, never from log content.
+                let path = dir.join(&s.name);
+                std::fs::write(&path, s.svg)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
     }
     out.flush()?;
     Ok(if unreadable.is_empty() {

@@ -3,7 +3,11 @@
 //!
 //! The JSON contract is `mailsleuth/report/1`: later versions add fields, never rename them.
 
+pub mod charts;
+pub mod html;
 pub mod json;
+pub mod markdown;
+pub mod summary;
 
 use std::collections::BTreeMap;
 
@@ -32,9 +36,92 @@ pub struct Report {
     pub analysis: crate::analysis::incidents::Analysis,
     /// Queue dumps: snapshots, trend (when dumps were given).
     pub queue: Option<QueueReport>,
+    /// Plain-language summary and status line.
+    pub summary: summary::Summary,
+    /// Deliveries, deferrals, bounces and rejects over time.
+    pub traffic: crate::analysis::stats::Traffic,
+    /// Queue size over time derived from the log: (time, messages), thinned for charts.
+    pub queue_from_log: Vec<(Stamp, i64)>,
+    pub delays: crate::analysis::stats::Delays,
+    pub destinations: crate::analysis::stats::Destinations,
+    pub rejects: crate::analysis::stats::Rejects,
+    /// Periods with no log line (data quality).
+    pub gaps: Vec<crate::analysis::stats::Gap>,
+    /// The timelines of the messages the report cites (incident samples), event by event.
+    pub cited_messages: Vec<CitedMessage>,
     /// Every message's life, with `--messages`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<MessageReport>>,
+}
+
+/// A message the report cites, with its events, for the timeline appendix.
+#[derive(Debug, Serialize)]
+pub struct CitedMessage {
+    /// HTML anchor: `msg-QUEUEID`.
+    pub anchor: String,
+    pub message: MessageReport,
+    pub events: Vec<CitedEvent>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CitedEvent {
+    pub at: Stamp,
+    pub since: String,
+    pub tag: String,
+    pub text: String,
+    pub source: String,
+}
+
+/// The anchor of a cited message: its queue ID (the first life the report cites).
+pub fn anchor_for(m: &Message) -> String {
+    format!("msg-{}", m.queue_id)
+}
+
+fn cite(
+    loaded: &Loaded,
+    parsed: &Parsed<'_>,
+    timelines: &Timelines,
+    analysis: &crate::analysis::incidents::Analysis,
+) -> Vec<CitedMessage> {
+    let mut wanted: Vec<usize> = Vec::new();
+    for i in &analysis.incidents {
+        for q in i.sample_queue_ids.iter().take(3) {
+            if let Some(idx) = timelines.messages.iter().position(|m| m.queue_id == *q) {
+                if !wanted.contains(&idx) {
+                    wanted.push(idx);
+                }
+            }
+        }
+    }
+    wanted
+        .into_iter()
+        .map(|i| {
+            let m = &timelines.messages[i];
+            let arrived = m.received_at.or(Some(m.first_at));
+            CitedMessage {
+                anchor: anchor_for(m),
+                message: MessageReport::new(m),
+                events: m
+                    .events
+                    .iter()
+                    .take(200)
+                    .map(|&ei| {
+                        let e = &parsed.events[ei as usize];
+                        CitedEvent {
+                            at: e.time,
+                            since: crate::time::since(arrived, e.time),
+                            tag: e.tag(),
+                            text: String::from_utf8_lossy(e.text).into_owned(),
+                            source: format!(
+                                "{}:{}",
+                                loaded.inputs[e.loc.input as usize].path, e.loc.line
+                            ),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// The queue part of the report.
@@ -228,10 +315,12 @@ pub struct HostCount {
 }
 
 /// Build the report from what ingest produced.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     loaded: &Loaded,
     parsed: &Parsed<'_>,
     timelines: &Timelines,
+    attempts: &crate::analysis::incidents::Attempts,
     analysis: crate::analysis::incidents::Analysis,
     queue: Option<QueueReport>,
     settings: Settings,
@@ -299,7 +388,36 @@ pub fn build(
         queue_records: parsed.dumps.iter().map(|d| d.messages.len() as u64).sum(),
         warnings: parsed.diags.iter().map(|d| d.total()).sum(),
     };
+    use crate::analysis::stats;
+    let span_pair = match (start, end) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    };
+    let traffic = stats::traffic(&attempts.attempts, timelines, span_pair);
+    let offset = start.map_or(0, |s| s.offset_secs);
+    let queue_from_log = thin(&analysis.queue_series, 600)
+        .into_iter()
+        .map(|(t, v)| {
+            (
+                Stamp {
+                    micros: t,
+                    offset_secs: offset,
+                },
+                v,
+            )
+        })
+        .collect();
+    let summary = summary::summarise(&analysis, &totals.mail, start, end, queue.as_ref());
+    let cited_messages = cite(loaded, parsed, timelines, &analysis);
     Report {
+        cited_messages,
+        summary,
+        traffic,
+        queue_from_log,
+        delays: stats::delays(&attempts.attempts, &parsed.events, 10),
+        destinations: stats::destinations(&attempts.attempts, 25),
+        rejects: stats::rejects(timelines, 15),
+        gaps: stats::gaps(&parsed.events, 10),
         schema: SCHEMA,
         generator: Generator {
             name: env!("CARGO_PKG_NAME"),
@@ -321,4 +439,16 @@ pub fn build(
         messages: with_messages
             .then(|| timelines.messages.iter().map(MessageReport::new).collect()),
     }
+}
+
+/// Keep at most about `max` points of a step series, keeping each bucket's peak.
+fn thin(series: &[(i64, i64)], max: usize) -> Vec<(i64, i64)> {
+    if series.len() <= max {
+        return series.to_vec();
+    }
+    let per = series.len().div_ceil(max);
+    series
+        .chunks(per)
+        .filter_map(|c| c.iter().max_by_key(|(_, v)| *v).copied())
+        .collect()
 }

@@ -1,0 +1,399 @@
+//! Aggregates for the report and the digest: traffic over time, delivery delays, destinations
+//! and relays, inbound rejects, and gaps in the logs.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::classify::{self, Class};
+use super::incidents::Attempt;
+use crate::parse::Event;
+use crate::time::Stamp;
+use crate::timeline::action::{self, Action, Status};
+use crate::timeline::{Arrival, Timelines};
+
+/// Candidate bucket sizes for charts, in seconds.
+const BUCKETS: [i64; 14] = [
+    1,
+    5,
+    10,
+    30,
+    60,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86_400,
+];
+
+/// The smallest bucket that gives at most `max` buckets over the span.
+pub fn bucket_for(span_s: i64, max: i64) -> i64 {
+    BUCKETS
+        .iter()
+        .copied()
+        .find(|b| span_s / b < max)
+        .unwrap_or(86_400 * 7)
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TrafficBucket {
+    pub at: Option<Stamp>,
+    pub received: u64,
+    pub delivered: u64,
+    pub deferred: u64,
+    pub bounced: u64,
+    pub rejected: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Traffic {
+    pub bucket_s: i64,
+    pub buckets: Vec<TrafficBucket>,
+}
+
+/// Deliveries, deferrals, bounces and rejects over time, in buckets sized from the span.
+pub fn traffic(a: &[Attempt], t: &Timelines, span: Option<(Stamp, Stamp)>) -> Traffic {
+    let Some((start, end)) = span else {
+        return Traffic {
+            bucket_s: 60,
+            buckets: Vec::new(),
+        };
+    };
+    let span_s = (end.micros - start.micros) / 1_000_000;
+    let b = bucket_for(span_s, 120);
+    let origin = start.micros.div_euclid(b * 1_000_000) * b * 1_000_000;
+    let n = ((end.micros - origin) / (b * 1_000_000) + 1).max(1) as usize;
+    let mut buckets: Vec<TrafficBucket> = (0..n)
+        .map(|i| TrafficBucket {
+            at: Some(Stamp {
+                micros: origin + i as i64 * b * 1_000_000,
+                offset_secs: start.offset_secs,
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let idx = |s: Stamp| -> Option<usize> {
+        let i = (s.micros - origin).div_euclid(b * 1_000_000);
+        (0..n as i64).contains(&i).then_some(i as usize)
+    };
+    for at in a {
+        if let Some(i) = idx(at.at) {
+            match at.status {
+                Status::Sent => buckets[i].delivered += 1,
+                Status::Deferred | Status::SoftBounce => buckets[i].deferred += 1,
+                Status::Bounced => buckets[i].bounced += 1,
+                _ => {}
+            }
+        }
+    }
+    for m in &t.messages {
+        if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) && !t.continues_parent(m) {
+            if let Some(i) = m.received_at.and_then(idx) {
+                buckets[i].received += 1;
+            }
+        }
+    }
+    for r in &t.rejects {
+        if r.action == "reject" || r.action == "milter-reject" {
+            if let Some(i) = idx(r.at) {
+                buckets[i].rejected += 1;
+            }
+        }
+    }
+    Traffic {
+        bucket_s: b,
+        buckets,
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    pub fn of(mut v: Vec<f64>) -> Percentiles {
+        if v.is_empty() {
+            return Percentiles::default();
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        Percentiles {
+            count: v.len() as u64,
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// Where the time of delivered mail went (`delays=a/b/c/d`), as means in seconds.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DelayBreakdown {
+    pub before_qmgr: f64,
+    pub in_qmgr: f64,
+    pub connection: f64,
+    pub transmission: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DomainDelays {
+    pub domain: String,
+    pub delay: Percentiles,
+    pub breakdown: DelayBreakdown,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Delays {
+    pub overall: Percentiles,
+    pub breakdown: DelayBreakdown,
+    pub per_domain: Vec<DomainDelays>,
+}
+
+/// Delivery delays of delivered recipients (hand-offs to local filters excluded).
+pub fn delays(a: &[Attempt], events: &[Event<'_>], top: usize) -> Delays {
+    let mut all = Vec::new();
+    let mut sum = [0f64; 4];
+    let mut n = 0f64;
+    let mut per: HashMap<&str, (Vec<f64>, [f64; 4], f64)> = HashMap::new();
+    for at in a.iter().filter(|x| x.status == Status::Sent) {
+        let Action::Delivery(d) = action::action(&events[at.event]) else {
+            continue;
+        };
+        let Some(delay) = d.delay else { continue };
+        all.push(delay);
+        let e = per.entry(at.domain.as_str()).or_default();
+        e.0.push(delay);
+        if let Some(ds) = d.delays {
+            for k in 0..4 {
+                sum[k] += ds[k];
+                e.1[k] += ds[k];
+            }
+            n += 1.0;
+            e.2 += 1.0;
+        }
+    }
+    let bd = |s: [f64; 4], n: f64| {
+        if n == 0.0 {
+            DelayBreakdown::default()
+        } else {
+            DelayBreakdown {
+                before_qmgr: s[0] / n,
+                in_qmgr: s[1] / n,
+                connection: s[2] / n,
+                transmission: s[3] / n,
+            }
+        }
+    };
+    let mut per_domain: Vec<DomainDelays> = per
+        .into_iter()
+        .map(|(d, (v, s, k))| DomainDelays {
+            domain: d.to_string(),
+            breakdown: bd(s, k),
+            delay: Percentiles::of(v),
+        })
+        .collect();
+    per_domain.sort_by(|x, y| {
+        y.delay
+            .count
+            .cmp(&x.delay.count)
+            .then_with(|| x.domain.cmp(&y.domain))
+    });
+    per_domain.truncate(top);
+    Delays {
+        overall: Percentiles::of(all),
+        breakdown: bd(sum, n),
+        per_domain,
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DestinationRow {
+    pub name: String,
+    pub sent: u64,
+    pub deferred: u64,
+    pub bounced: u64,
+    /// Failed attempts over all attempts.
+    pub failure_rate: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Destinations {
+    pub domains: Vec<DestinationRow>,
+    pub relays: Vec<DestinationRow>,
+}
+
+pub fn destinations(a: &[Attempt], top: usize) -> Destinations {
+    let mut doms: BTreeMap<&str, DestinationRow> = BTreeMap::new();
+    let mut relays: BTreeMap<&str, DestinationRow> = BTreeMap::new();
+    for at in a {
+        let bump = |r: &mut DestinationRow| match at.status {
+            Status::Sent => r.sent += 1,
+            Status::Deferred | Status::SoftBounce => r.deferred += 1,
+            Status::Bounced => r.bounced += 1,
+            _ => {}
+        };
+        bump(doms.entry(at.domain.as_str()).or_default());
+        if let Some(r) = at.relay.as_deref() {
+            bump(relays.entry(r).or_default());
+        }
+    }
+    let finish = |m: BTreeMap<&str, DestinationRow>| {
+        let mut v: Vec<DestinationRow> = m
+            .into_iter()
+            .map(|(k, mut r)| {
+                r.name = k.to_string();
+                let total = r.sent + r.deferred + r.bounced;
+                r.failure_rate = if total == 0 {
+                    0.0
+                } else {
+                    (r.deferred + r.bounced) as f64 / total as f64
+                };
+                r
+            })
+            .collect();
+        v.sort_by(|x, y| {
+            (y.sent + y.deferred + y.bounced)
+                .cmp(&(x.sent + x.deferred + x.bounced))
+                .then_with(|| x.name.cmp(&y.name))
+        });
+        v.truncate(top);
+        v
+    };
+    Destinations {
+        domains: finish(doms),
+        relays: finish(relays),
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RejectReason {
+    pub class: Class,
+    pub signature: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Rejects {
+    pub total: u64,
+    pub warnings: u64,
+    pub by_reason: Vec<RejectReason>,
+    /// Clients with the most rejects: (client, count).
+    pub by_client: Vec<(String, u64)>,
+}
+
+/// Inbound rejects (smtpd, postscreen, cleanup) by reason and client.
+pub fn rejects(t: &Timelines, top: usize) -> Rejects {
+    let mut reasons: BTreeMap<(Class, String), u64> = BTreeMap::new();
+    let mut clients: BTreeMap<&str, u64> = BTreeMap::new();
+    let (mut total, mut warnings) = (0, 0);
+    for r in &t.rejects {
+        if r.action == "reject_warning" || r.action == "warning" {
+            warnings += 1;
+            continue;
+        }
+        if !r.action.contains("reject") {
+            continue;
+        }
+        total += 1;
+        let text = r.text.as_bytes();
+        let class = classify::classify(None, text);
+        *reasons
+            .entry((class, classify::signature(text)))
+            .or_insert(0) += 1;
+        *clients.entry(r.client.as_str()).or_insert(0) += 1;
+    }
+    let mut by_reason: Vec<RejectReason> = reasons
+        .into_iter()
+        .map(|((class, signature), count)| RejectReason {
+            class,
+            signature,
+            count,
+        })
+        .collect();
+    by_reason.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.signature.cmp(&b.signature))
+    });
+    by_reason.truncate(top);
+    let mut by_client: Vec<(String, u64)> = clients
+        .into_iter()
+        .map(|(c, n)| (c.to_string(), n))
+        .collect();
+    by_client.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    by_client.truncate(top);
+    Rejects {
+        total,
+        warnings,
+        by_reason,
+        by_client,
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Gap {
+    pub from: Stamp,
+    pub to: Stamp,
+    pub seconds: i64,
+}
+
+/// Periods with no log line at all, longest first: at least 30 minutes, or 200 times the
+/// median interval between lines when that is longer.
+pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
+    if events.len() < 2 {
+        return Vec::new();
+    }
+    let mut d: Vec<i64> = events
+        .windows(2)
+        .map(|w| w[1].time.micros - w[0].time.micros)
+        .filter(|x| *x > 0)
+        .collect();
+    d.sort_unstable();
+    let median = d.get(d.len() / 2).copied().unwrap_or(0);
+    let min = (1800 * 1_000_000i64).max(median.saturating_mul(200));
+    let mut out: Vec<Gap> = events
+        .windows(2)
+        .filter(|w| w[1].time.micros - w[0].time.micros >= min)
+        .map(|w| Gap {
+            from: w[0].time,
+            to: w[1].time,
+            seconds: (w[1].time.micros - w[0].time.micros) / 1_000_000,
+        })
+        .collect();
+    out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then(a.from.cmp(&b.from)));
+    out.truncate(top);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_fit_the_span() {
+        assert_eq!(bucket_for(60, 120), 1);
+        assert_eq!(bucket_for(35 * 60, 120), 30);
+        assert_eq!(bucket_for(86_400, 120), 900);
+        assert_eq!(bucket_for(7 * 86_400, 120), 3 * 3600);
+    }
+
+    #[test]
+    fn percentiles_of_a_known_list() {
+        let p = Percentiles::of((1..=100).map(f64::from).collect());
+        assert_eq!(p.count, 100);
+        assert_eq!(p.p50, 51.0);
+        assert_eq!(p.p90, 90.0);
+        assert_eq!(p.max, 100.0);
+        assert_eq!(Percentiles::of(vec![]).count, 0);
+    }
+}

@@ -1,0 +1,33 @@
+//! The HTML renderer: one self-contained page (inline CSS, charts as inline SVG, no script,
+//! nothing fetched), light and dark, printable. Tera autoescapes everything from the report;
+//! only our own CSS and SVG are inserted raw.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use tera::Context;
+
+use super::markdown::{engine, CSS};
+use super::Report;
+
+pub fn render(report: &Report) -> anyhow::Result<String> {
+    let mut charts: HashMap<&str, String> = HashMap::new();
+    for (key, svg) in [
+        ("traffic", super::charts::traffic(report)),
+        ("queue", super::charts::queue(report)),
+        ("delays", super::charts::delays(report)),
+    ] {
+        if let Some(svg) = svg {
+            charts.insert(key, svg);
+        }
+    }
+    let mut ctx = Context::from_serialize(report)?;
+    ctx.insert("charts", &charts);
+    ctx.insert("css", CSS);
+    Ok(engine()?.render("report.html", &ctx)?)
+}
+
+pub fn write(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
+    out.write_all(render(report)?.as_bytes())?;
+    Ok(())
+}
