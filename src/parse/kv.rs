@@ -2,18 +2,25 @@
 //!
 //! Postfix separates fields with `, ` (qmgr, delivery agents, postscreen envelopes) or a
 //! single space (smtpd reject envelopes, `disconnect` command counts). A value in angle
-//! brackets runs to its closing `>` and may hold commas and spaces. Free text in
-//! parentheses, such as the remote reply after `status=deferred (`, ends the scan, so that
-//! `name=example.com` inside a DNS error is never read as a field.
+//! brackets runs to its closing `>` and may hold commas and spaces. The reason in
+//! parentheses after `status=S` (the remote reply after `status=deferred (`) ends the scan,
+//! so that `name=example.com` inside a DNS error is never read as a field. Parentheses
+//! elsewhere (a header value in a cleanup `header_checks` line, smtpd's
+//! `(reason unavailable), sasl_username=…`) are skipped like any other word.
 
 /// Iterator over `(key, value)` pairs of a message, in order.
 #[derive(Clone)]
 pub struct Fields<'a> {
     rest: &'a [u8],
+    /// The last field read was `status`: a `(` now opens the reason.
+    after_status: bool,
 }
 
 pub fn fields(text: &[u8]) -> Fields<'_> {
-    Fields { rest: text }
+    Fields {
+        rest: text,
+        after_status: false,
+    }
 }
 
 /// The first value of `key`, if present.
@@ -36,7 +43,7 @@ impl<'a> Iterator for Fields<'a> {
                 .iter()
                 .position(|&c| c != b' ' && c != b',' && c != b';')?;
             let tok = &self.rest[start..];
-            if tok[0] == b'(' {
+            if tok[0] == b'(' && self.after_status {
                 self.rest = &[];
                 return None;
             }
@@ -55,6 +62,7 @@ impl<'a> Iterator for Fields<'a> {
                 };
                 let value = &v[..vlen];
                 self.rest = &v[vlen..];
+                self.after_status = key == b"status";
                 return Some((key, value));
             }
             // Not a field: skip this word.
@@ -130,6 +138,34 @@ mod tests {
         let t = b"to=<a@partner.test>, relay=none, delay=1, delays=1/0/0/0, dsn=4.4.3, status=deferred (Host or domain name not found. Name service error for name=partner.test type=MX: Host not found, try again)";
         assert_eq!(get(t, b"name"), None);
         assert_eq!(get(t, b"dsn"), Some(&b"4.4.3"[..]));
+    }
+
+    #[test]
+    fn parentheses_outside_a_status_reason_are_skipped() {
+        // corpus/public/crowdsec-hub/postfix-honeypot-users--postfix-honeypot-users.log:1
+        let line = b"May  6 09:25:41 mail postfix/smtps/smtpd[16997]: warning: unknown[203.0.113.10]: SASL LOGIN authentication failed: (reason unavailable), sasl_username=postmaster@example.org";
+        let crate::parse::Line::Postfix { event, .. } = crate::parse::parse_line(line) else {
+            panic!("not postfix")
+        };
+        assert_eq!(
+            event.field(b"sasl_username"),
+            Some(&b"postmaster@example.org"[..])
+        );
+        // corpus/public/lightmeter-controlcenter/individual_files/25_authclean_cleanup.log:5
+        // (a header_checks line: the header value comes before the envelope).
+        let line = b"2022-01-08T19:42:13.269456+00:00 mail postfix/authclean/cleanup[19193]: 1F5A2194AA9: replace: header Mime-Version: 1.0 (1.0) from client.example.com[1.2.3.4]; from=<sender@sender.example.com> to=<recipient@recipient.example.com> proto=ESMTP helo=<smtpclient.apple>: Mime-Version: 1.0";
+        let crate::parse::Line::Postfix { event, .. } = crate::parse::parse_line(line) else {
+            panic!("not postfix")
+        };
+        let keys: Vec<&[u8]> = event.fields().map(|(k, _)| k).collect();
+        assert_eq!(keys, [&b"from"[..], b"to", b"proto", b"helo"]);
+        assert_eq!(
+            event.field(b"to"),
+            Some(&b"<recipient@recipient.example.com>"[..])
+        );
+        // After `status=`, a parenthesis still ends the scan.
+        let t = b"from=<>, size=890, nrcpt=1 (queue active)";
+        assert_eq!(get(t, b"nrcpt"), Some(&b"1"[..]));
     }
 
     #[test]

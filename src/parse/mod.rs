@@ -221,6 +221,13 @@ pub fn split_tag(tag: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     if tag == b"postfix" {
         return Some((tag, b"", tag));
     }
+    // No path element holds white space or `[` (a tab can reach here from `header::tag`).
+    if tag
+        .iter()
+        .any(|&c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b'['))
+    {
+        return None;
+    }
     let first = memchr::memchr(b'/', tag)?;
     let instance = &tag[..first];
     if !(instance == b"postfix" || (instance.len() > 8 && instance.starts_with(b"postfix-"))) {
@@ -240,7 +247,8 @@ pub fn split_tag(tag: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     } else {
         &b""[..]
     };
-    if service.split(|&c| c == b'/').any(|s| s.is_empty()) && !service.is_empty() {
+    // No empty path element: `postfix//smtp` is not a Postfix tag.
+    if last > first && service.split(|&c| c == b'/').any(|s| s.is_empty()) {
         return None;
     }
     Some((instance, service, daemon))
@@ -453,6 +461,10 @@ mod tests {
             b"postfixadmin/x",
             b"postfix-/smtp",
             b"postfix/SMTP",
+            b"postfix//smtp",
+            b"postfix-out//qmgr",
+            b"postfix-a\tb/smtp",
+            b"postfix/sub\tmission/smtpd",
         ] {
             assert_eq!(split_tag(foreign), None, "{:?}", foreign);
         }
