@@ -228,4 +228,35 @@ pub struct ReportArgs {
     /// Include every message's timeline (`messages` in the JSON).
     #[arg(long, help_heading = "Output")]
     pub messages: bool,
+
+    /// Redact for a ticket: addresses' local parts become stable pseudonyms; `--redact ips`
+    /// also masks IP addresses. Domains, relays, DSNs and error texts are kept.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "addresses", value_name = "WHAT", help_heading = "Redaction")]
+    pub redact: Option<RedactMode>,
+
+    /// Key for the pseudonyms (default: random per run), to keep them stable across reports.
+    #[arg(
+        long,
+        value_name = "KEY",
+        requires = "redact",
+        help_heading = "Redaction"
+    )]
+    pub redact_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RedactMode {
+    /// Addresses' local parts.
+    Addresses,
+    /// Addresses and IP addresses.
+    Ips,
+}
+
+impl RedactMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            RedactMode::Addresses => "addresses",
+            RedactMode::Ips => "addresses+ips",
+        }
+    }
 }

@@ -114,19 +114,31 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         report::Settings {
             timezone: opts.zone.name().to_string(),
             year: opts.year,
+            redacted: args.redact.map(|r| r.name().to_string()),
         },
         args.messages,
     );
+    let mut value = serde_json::to_value(&report)?;
+    if let Some(mode) = args.redact {
+        let r = report::redact::Redactor::new(
+            args.redact_key.clone(),
+            mode == crate::cli::RedactMode::Ips,
+        );
+        r.value(&mut value);
+    }
+    if format != ReportFormat::Json {
+        report::sanitize(&mut value);
+    }
     match format {
-        ReportFormat::Json => report::json::write(&report, &mut out)?,
-        ReportFormat::Html => report::html::write(&report, &mut out)?,
+        ReportFormat::Json => report::json::write(&value, &mut out)?,
+        ReportFormat::Html => report::html::write(&report, &value, &mut out)?,
         ReportFormat::Md => {
             let base = args.output.as_ref().map(|p| {
                 p.file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| "report".into())
             });
-            let sidecars = report::markdown::write(&report, &mut out, base.as_deref())?;
+            let sidecars = report::markdown::write(&report, &value, &mut out, base.as_deref())?;
             let dir = args
                 .output
                 .as_ref()

@@ -10,7 +10,9 @@ use tera::Context;
 use super::markdown::{engine, CSS};
 use super::Report;
 
-pub fn render(report: &Report) -> anyhow::Result<String> {
+/// Render from the typed report (for charts, which draw no log text) and its serialised,
+/// possibly redacted, form (for everything else).
+pub fn render(report: &Report, value: &serde_json::Value) -> anyhow::Result<String> {
     let mut charts: HashMap<&str, String> = HashMap::new();
     for (key, svg) in [
         ("traffic", super::charts::traffic(report)),
@@ -21,13 +23,17 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
             charts.insert(key, svg);
         }
     }
-    let mut ctx = Context::from_serialize(report)?;
+    let mut ctx = Context::from_value(value.clone())?;
     ctx.insert("charts", &charts);
     ctx.insert("css", CSS);
     Ok(engine()?.render("report.html", &ctx)?)
 }
 
-pub fn write(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
-    out.write_all(render(report)?.as_bytes())?;
+pub fn write(
+    report: &Report,
+    value: &serde_json::Value,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    out.write_all(render(report, value)?.as_bytes())?;
     Ok(())
 }

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use super::Report;
+use serde_json::Value;
 
-pub fn write(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+pub fn write(value: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
     out.write_all(b"\n")
 }

@@ -126,7 +126,11 @@ pub struct Sidecar {
 
 /// Render the Markdown. `chart_base` is the file stem for sidecar charts (`report` gives
 /// `report-traffic.svg` …); with `None` (stdout) no charts are linked.
-pub fn render(report: &Report, chart_base: Option<&str>) -> anyhow::Result<(String, Vec<Sidecar>)> {
+pub fn render(
+    report: &Report,
+    value: &serde_json::Value,
+    chart_base: Option<&str>,
+) -> anyhow::Result<(String, Vec<Sidecar>)> {
     let mut sidecars = Vec::new();
     let mut charts: HashMap<&str, String> = HashMap::new();
     if let Some(base) = chart_base {
@@ -142,7 +146,7 @@ pub fn render(report: &Report, chart_base: Option<&str>) -> anyhow::Result<(Stri
             }
         }
     }
-    let mut ctx = Context::from_serialize(report)?;
+    let mut ctx = Context::from_value(value.clone())?;
     ctx.insert("charts", &charts);
     let text = engine()?.render("report.md", &ctx)?;
     Ok((text, sidecars))
@@ -150,10 +154,11 @@ pub fn render(report: &Report, chart_base: Option<&str>) -> anyhow::Result<(Stri
 
 pub fn write(
     report: &Report,
+    value: &serde_json::Value,
     out: &mut dyn Write,
     chart_base: Option<&str>,
 ) -> anyhow::Result<Vec<Sidecar>> {
-    let (text, sidecars) = render(report, chart_base)?;
+    let (text, sidecars) = render(report, value, chart_base)?;
     out.write_all(text.as_bytes())?;
     Ok(sidecars)
 }

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod redact;
 pub mod summary;
 
 use std::collections::BTreeMap;
@@ -85,7 +86,7 @@ fn cite(
 ) -> Vec<CitedMessage> {
     let mut wanted: Vec<usize> = Vec::new();
     for i in &analysis.incidents {
-        for q in i.sample_queue_ids.iter().take(3) {
+        for q in &i.sample_queue_ids {
             if let Some(idx) = timelines.messages.iter().position(|m| m.queue_id == *q) {
                 if !wanted.contains(&idx) {
                     wanted.push(idx);
@@ -241,6 +242,8 @@ pub struct Settings {
     pub timezone: String,
     /// `--year`, if given.
     pub year: Option<i32>,
+    /// What was redacted: `addresses`, `addresses+ips`, or null.
+    pub redacted: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -451,4 +454,26 @@ fn thin(series: &[(i64, i64)], max: usize) -> Vec<(i64, i64)> {
         .chunks(per)
         .filter_map(|c| c.iter().max_by_key(|(_, v)| *v).copied())
         .collect()
+}
+
+/// Make every string safe to print: control characters (escape sequences, NUL …) from the
+/// logs become visible `\xNN` text. The renderers escape for their markup on top of this.
+pub fn sanitize(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) if s.chars().any(|c| c.is_control() && c != '\n') => {
+            *s = s
+                .chars()
+                .map(|c| {
+                    if c.is_control() && c != '\n' {
+                        format!("\\x{:02x}", c as u32)
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(sanitize),
+        serde_json::Value::Object(o) => o.values_mut().for_each(sanitize),
+        _ => {}
+    }
 }

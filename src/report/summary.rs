@@ -38,6 +38,12 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// `01:54:19` (the stamp's own offset), or the whole stamp when the window spans days.
+fn clock(s: Stamp) -> String {
+    let t = s.to_string();
+    t.get(11..19).unwrap_or(&t).to_string()
+}
+
 fn list(items: &[String], max: usize) -> String {
     let shown: Vec<&str> = items.iter().take(max).map(String::as_str).collect();
     let mut s = match shown.len() {
@@ -92,13 +98,26 @@ pub fn summarise(
     let kinds: Vec<String> = a
         .incidents
         .iter()
-        .map(|i| format!("{} for {}", i.class.name(), list(&i.domains, 3)))
+        .map(|i| {
+            format!(
+                "{} for {} ({}–{}, {})",
+                i.class.name(),
+                list(&i.domains, 3),
+                clock(i.start),
+                clock(i.end.unwrap_or(i.last_failure_at)),
+                match i.resolution {
+                    Resolution::Recovered => "recovered",
+                    Resolution::Ongoing => "ongoing",
+                    Resolution::Closed => "not recovered, mail gone",
+                }
+            )
+        })
         .collect();
     sentences.push(format!(
         "The logs {span} show {} incident{}: {}.",
         a.incidents.len(),
         if a.incidents.len() == 1 { "" } else { "s" },
-        list(&kinds, 4)
+        list(&kinds, 10)
     ));
     let delayed: u64 = a.incidents.iter().map(|i| i.messages_affected).sum();
     let bounced: u64 = a.incidents.iter().map(|i| i.bounced).sum();
@@ -193,17 +212,21 @@ pub fn summarise(
                 .collect::<Vec<_>>()
                 .join("; ")
         ),
-        _ => format!(
-            "RECOVERED: {} incident{}, the last fixed by {}",
-            a.incidents.len(),
-            if a.incidents.len() == 1 { "" } else { "s" },
-            a.incidents
-                .iter()
-                .map(|i| i.recovered_at.unwrap_or(i.last_failure_at))
-                .max_by_key(|s| s.micros)
-                .map(|s| s.to_string())
-                .unwrap_or_default()
-        ),
+        _ => {
+            let closed = a.incidents.len() - recovered.len();
+            let mut h = format!(
+                "RECOVERED: {} incident{}, {} recovered",
+                a.incidents.len(),
+                if a.incidents.len() == 1 { "" } else { "s" },
+                recovered.len()
+            );
+            if closed > 0 {
+                h.push_str(&format!(
+                    ", {closed} ended without recovery (the mail expired, bounced or was deleted)"
+                ));
+            }
+            h
+        }
     };
     Summary {
         status,
