@@ -706,7 +706,7 @@ pub fn analyse(
         })
         .collect();
 
-    let queue_growth = growth(&series, q);
+    let queue_growth = growth(&series, (q / 3).max(1_000_000));
     let mut signatures = signatures.clone();
     signatures.sort_by(|x, y| {
         y.count
