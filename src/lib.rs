@@ -11,6 +11,7 @@
 //!   → cmd (one file per subcommand) → main
 //! ```
 
+pub mod analysis;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
