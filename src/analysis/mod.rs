@@ -5,3 +5,6 @@
 //! error. The incident detector, the queue-dump analysis and the digest build on it.
 
 pub mod classify;
+
+#[cfg(test)]
+mod classify_corpus_tests;
