@@ -2,9 +2,13 @@
 //!
 //! - [`classify`]: failure class and normalised signature of a reply text;
 //! - [`incidents`]: incident windows, recovery, next checks, recipient problems;
-//! - [`queue`]: queue dumps' shape, growth, stuck messages, cleanup selection.
+//! - [`queue`]: queue dumps' shape, growth, stuck messages, cleanup selection;
+//! - [`stats`]: traffic over time, delays, destinations, rejects, gaps.
 
 pub mod classify;
 pub mod incidents;
 pub mod queue;
 pub mod stats;
+
+#[cfg(test)]
+mod classify_corpus_tests;
