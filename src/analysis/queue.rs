@@ -123,6 +123,18 @@ pub struct Snapshot {
     pub domains: Vec<DomainRow>,
     pub senders: Vec<SenderRow>,
     pub reasons: Vec<ReasonRow>,
+    /// The oldest messages: what is stuck, and why.
+    pub oldest: Vec<StuckRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StuckRow {
+    pub queue_id: String,
+    pub queue_name: String,
+    pub age_s: Option<i64>,
+    pub sender: String,
+    pub recipients: Vec<String>,
+    pub reason: Option<String>,
 }
 
 /// A queued message with its resolved arrival.
@@ -163,7 +175,28 @@ pub fn snapshot(d: &Dump, zone: &Zone, top: usize) -> Snapshot {
         domains: Vec::new(),
         senders: Vec::new(),
         reasons: Vec::new(),
+        oldest: Vec::new(),
     };
+    let mut by_age: Vec<(i64, &QueuedMessage)> = rs
+        .iter()
+        .filter_map(|r| Some((now? - r.arrival?, r.message)))
+        .collect();
+    by_age.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.queue_id_text.cmp(&b.1.queue_id_text))
+    });
+    s.oldest = by_age
+        .into_iter()
+        .take(top)
+        .map(|(age, m)| StuckRow {
+            queue_id: m.queue_id_text.clone(),
+            queue_name: m.queue_name.clone(),
+            age_s: Some(age),
+            sender: m.sender.clone(),
+            recipients: m.recipients.iter().map(|r| r.address.clone()).collect(),
+            reason: m.recipients.iter().find_map(|r| r.reason.clone()),
+        })
+        .collect();
     let mut domains: BTreeMap<String, (BTreeSet<usize>, u64, Vec<u64>)> = BTreeMap::new();
     let mut senders: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut reasons: BTreeMap<(Class, String), (u64, BTreeSet<String>)> = BTreeMap::new();
