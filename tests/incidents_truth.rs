@@ -265,3 +265,40 @@ fn the_public_corpus_analyses_without_panic_and_lists_other_signatures() {
     }
     assert!(files > 50, "{files}");
 }
+
+#[test]
+fn a_saved_postconf_is_quoted_in_the_next_checks() {
+    // The relayauth scenario's real main.cf overrides, saved as `postconf -n` would print them.
+    let dir = corpus("lab/relayauth");
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
+    let lines: Vec<&str> = truth["main_cf_overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join("postconf-n.txt");
+    std::fs::write(&conf, lines.join("\n") + "\n").unwrap();
+    let opts = utc_options();
+    let l = load(&[dir.join("mail-rfc3339.log"), conf], &opts);
+    assert_eq!(l.inputs[1].kind, mailsleuth::input::Kind::Postconf);
+    let p = ingest::parse(&l, &opts);
+    let t = timeline::build(&p.events, &p.dumps);
+    let att = incidents::attempts(&p.events, &t);
+    let a = incidents::analyse(&p.events, &t, &att, &p.dumps, &[], &p.postconf);
+    let i = a
+        .incidents
+        .iter()
+        .find(|i| i.class == Class::RelayAuth)
+        .expect("the relay-auth incident");
+    let checks: Vec<&str> = i.next_checks.iter().map(|c| c.command.as_str()).collect();
+    assert!(
+        checks.contains(&"relayhost = [127.0.0.1]:2587"),
+        "{checks:#?}"
+    );
+    assert!(checks.contains(&"smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd"));
+    // Never advice that deletes the whole queue.
+    assert!(!checks.iter().any(|c| c.contains("postsuper -d ALL")));
+}
