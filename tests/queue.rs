@@ -289,3 +289,87 @@ fn monitoring_follows_the_plugin_convention() {
     assert_eq!(unknown.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&unknown.stdout).starts_with("UNKNOWN:"));
 }
+
+#[test]
+fn a_capture_time_from_the_command_line_dates_a_text_dump() {
+    // The public showq sample has no year and no time in its name: `--taken-at` gives both.
+    let d = corpus("public/kumina-postfix_exporter/showq.txt");
+    let out = mailsleuth()
+        .args([
+            "queue",
+            d.to_str().unwrap(),
+            "--taken-at",
+            "2020-02-24T14:00:00Z",
+            "--tz",
+            "UTC",
+            "--format",
+            "json",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let snap = &v["snapshots"][0];
+    assert_eq!(snap["taken_at_source"], "flag");
+    // The oldest arrival printed in the dump, "Fri Feb 21 13:31:58" (2020 had Feb 21 on a
+    // Friday), is 3 days 28m02s before.
+    let text = std::fs::read_to_string(&d).unwrap();
+    assert!(text.contains("Fri Feb 21 13:31:58"));
+    assert_eq!(snap["oldest_age_s"], 3 * 86_400 + 28 * 60 + 2);
+    // A capture time before the arrivals is warned about.
+    let early = mailsleuth()
+        .args([
+            "queue",
+            d.to_str().unwrap(),
+            "--taken-at",
+            "2020-02-24T13:00:00Z",
+            "--tz",
+            "UTC",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        early.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+}
+
+#[test]
+fn queued_messages_are_joined_with_their_timelines() {
+    let dir = corpus("lab/expire");
+    let dump = dir.join("queue/postqueue-j-20261130T022417Z.jsonl");
+    let out = mailsleuth()
+        .args([
+            "queue",
+            dir.join("mail-rfc3339.log").to_str().unwrap(),
+            dump.to_str().unwrap(),
+            "--format",
+            "json",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let joined = v["joined"].as_array().unwrap();
+    let ids: BTreeSet<String> = std::fs::read_to_string(&dump)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["queue_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(!joined.is_empty());
+    for j in joined {
+        assert!(ids.contains(j["queue_id"].as_str().unwrap()));
+        assert!(j["attempts"].as_u64().unwrap() >= 1);
+        assert!(j["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"));
+    }
+}

@@ -193,6 +193,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1970..=9999))]
     pub year: Option<i32>,
 
+    /// When the queue dumps were taken (RFC 3339, e.g. 2026-11-30T01:51:25Z), when neither
+    /// their file names nor their mtimes say it.
+    #[arg(long, value_name = "TIME", value_parser = parse_taken_at)]
+    pub taken_at: Option<crate::time::Stamp>,
+
     /// Read files instead of memory-mapping them (for logs that are being written to).
     #[arg(long)]
     pub no_mmap: bool,
@@ -200,6 +205,15 @@ pub struct InputArgs {
     /// List every line that is not a syslog line on stderr, with file and line number.
     #[arg(long)]
     pub list_unparsed: bool,
+}
+
+fn parse_taken_at(s: &str) -> Result<crate::time::Stamp, String> {
+    match crate::parse::header::rfc3339(s.as_bytes()) {
+        Some((stamp, _, n)) if n == s.len() => Ok(stamp),
+        _ => Err(format!(
+            "{s:?}: expected an RFC 3339 time such as 2026-11-30T01:51:25Z"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -31,6 +31,7 @@ pub fn ingest_options(a: &InputArgs) -> anyhow::Result<ingest::Options> {
         zone,
         now: std::time::SystemTime::now(),
         keep_unparsed: a.list_unparsed,
+        taken_at: a.taken_at,
     })
 }
 

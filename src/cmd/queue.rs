@@ -82,7 +82,10 @@ pub fn run(args: &QueueArgs, quiet: bool) -> anyhow::Result<Outcome> {
         out.flush()?;
         return Ok(outcome);
     }
-    let report = QueueReport::build(&parsed.dumps, &opts.zone).expect("dumps exist");
+    let timelines =
+        (!parsed.events.is_empty()).then(|| crate::timeline::build(&parsed.events, &parsed.dumps));
+    let report =
+        QueueReport::build(&parsed.dumps, &opts.zone, timelines.as_ref()).expect("dumps exist");
     match args.format {
         QueueFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
@@ -91,6 +94,20 @@ pub fn run(args: &QueueArgs, quiet: bool) -> anyhow::Result<Outcome> {
         QueueFormat::Text => {
             let snap = report.snapshots.last().expect("one snapshot at least");
             write_snapshot(&mut out, snap, &report.age_buckets_min)?;
+            if !report.joined.is_empty() {
+                writeln!(out, "\nIn the logs (longest stuck first):")?;
+                for j in report.joined.iter().take(20) {
+                    writeln!(
+                        out,
+                        "  {:<18} since {}{}  {} attempts  {}",
+                        j.queue_id,
+                        j.stuck_since,
+                        if j.partial { " (or earlier)" } else { "" },
+                        j.attempts,
+                        j.last_error.as_deref().unwrap_or("")
+                    )?;
+                }
+            }
             if report.snapshots.len() > 1 {
                 let t = &report.trend;
                 writeln!(out)?;

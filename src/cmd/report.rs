@@ -103,7 +103,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         &dump_times,
         &parsed.postconf,
     );
-    let queue = report::QueueReport::build(&parsed.dumps, &opts.zone);
+    let queue = report::QueueReport::build(&parsed.dumps, &opts.zone, Some(&timelines));
     let report = report::build(
         &loaded,
         &parsed,

@@ -34,6 +34,8 @@ pub struct Options {
     pub now: SystemTime,
     /// Keep every line that is not syslog, for `--list-unparsed`.
     pub keep_unparsed: bool,
+    /// The capture time of the queue dumps, from `--taken-at`.
+    pub taken_at: Option<Stamp>,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             zone: Zone::local(),
             now: SystemTime::now(),
             keep_unparsed: false,
+            taken_at: None,
         }
     }
 }
@@ -567,7 +570,10 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             _ => continue,
         };
         let mut parsed = parsed;
-        if let Some(t) = qdump::time_in_name(&li.path) {
+        if let Some(t) = opts.taken_at {
+            parsed.taken_at = Some(t);
+            parsed.taken_at_source = Some("flag");
+        } else if let Some(t) = qdump::time_in_name(&li.path) {
             parsed.taken_at = Some(t);
             parsed.taken_at_source = Some("file-name");
         } else if let Some(m) = li.mtime {
@@ -576,6 +582,26 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
                 0,
             ));
             parsed.taken_at_source = Some("mtime");
+        }
+        // The capture time must not be before the arrivals it lists.
+        if let Some(t) = parsed.taken_at {
+            let late = parsed
+                .messages
+                .iter()
+                .filter_map(|m| m.arrival_unix)
+                .filter(|&a| a > t.unix_secs() + 120)
+                .count();
+            if late > 0 {
+                diags[i].warn(
+                    WarnKind::BadRecord,
+                    None,
+                    format!(
+                        "{}: {late} messages arrived after the capture time {t} (from {}); set --taken-at",
+                        li.path,
+                        parsed.taken_at_source.unwrap_or("?")
+                    ),
+                );
+            }
         }
         stats[i].lines = lines::lines(&li.data).count() as u64;
         stats[i].records = parsed.messages.len() as u64;

@@ -131,15 +131,60 @@ pub struct QueueReport {
     pub age_buckets_min: Vec<String>,
     pub snapshots: Vec<crate::analysis::queue::Snapshot>,
     pub trend: crate::analysis::queue::Trend,
+    /// The newest dump's messages joined with their timelines, when logs were given too.
+    pub joined: Vec<JoinedRow>,
+}
+
+/// A queued message and what the logs say of it.
+#[derive(Debug, Serialize)]
+pub struct JoinedRow {
+    pub queue_id: String,
+    /// When its life began in the logs (arrival, or the first line seen).
+    pub stuck_since: Stamp,
+    pub partial: bool,
+    pub attempts: u32,
+    pub last_attempt_at: Option<Stamp>,
+    pub last_error: Option<String>,
 }
 
 impl QueueReport {
-    pub fn build(dumps: &[crate::qdump::Dump], zone: &crate::time::Zone) -> Option<QueueReport> {
+    pub fn build(
+        dumps: &[crate::qdump::Dump],
+        zone: &crate::time::Zone,
+        timelines: Option<&Timelines>,
+    ) -> Option<QueueReport> {
         use crate::analysis::queue;
         if dumps.is_empty() {
             return None;
         }
         let ordered = queue::ordered(dumps);
+        let mut joined = Vec::new();
+        if let (Some(t), Some(newest)) = (timelines, ordered.last()) {
+            let mut latest: std::collections::HashMap<QueueId, &Message> = Default::default();
+            for m in &t.messages {
+                latest.insert(m.queue_id, m);
+            }
+            for q in &newest.messages {
+                let Some(m) = q.queue_id.and_then(|id| latest.get(&id)) else {
+                    continue;
+                };
+                let last = m
+                    .recipients
+                    .iter()
+                    .filter(|r| r.last_attempt_at.is_some())
+                    .max_by_key(|r| r.last_attempt_at.map(|s| s.micros));
+                joined.push(JoinedRow {
+                    queue_id: q.queue_id_text.clone(),
+                    stuck_since: m.received_at.unwrap_or(m.first_at),
+                    partial: m.arrival == Arrival::Unknown,
+                    attempts: m.recipients.iter().map(|r| r.attempts).max().unwrap_or(0),
+                    last_attempt_at: last.and_then(|r| r.last_attempt_at),
+                    last_error: last.and_then(|r| r.reason.clone()),
+                });
+            }
+            joined.sort_by_key(|j| (j.stuck_since.micros, j.queue_id.clone()));
+            joined.truncate(50);
+        }
         Some(QueueReport {
             age_buckets_min: queue::bucket_labels(),
             snapshots: ordered
@@ -147,6 +192,7 @@ impl QueueReport {
                 .map(|d| queue::snapshot(d, zone, 10))
                 .collect(),
             trend: queue::trend(&ordered),
+            joined,
         })
     }
 }

@@ -72,6 +72,61 @@ pub fn summarise(
         _ => "in the data given".to_string(),
     };
     let mut sentences = Vec::new();
+    if start.is_none() {
+        // Queue dumps only.
+        if let Some(q) = queue {
+            let snap = q.snapshots.last();
+            sentences.push(format!(
+                "No log was given: this report rests on {} queue dump{} only.",
+                q.snapshots.len(),
+                if q.snapshots.len() == 1 { "" } else { "s" }
+            ));
+            if let Some(s) = snap {
+                let top: Vec<String> = s
+                    .domains
+                    .iter()
+                    .take(3)
+                    .map(|d| format!("{} ({} recipients)", d.domain, d.recipients))
+                    .collect();
+                sentences.push(format!(
+                    "The newest dump{} holds {} messages ({} deferred, {} on hold){}.",
+                    s.taken_at
+                        .map(|t| format!(", taken {t},"))
+                        .unwrap_or_default(),
+                    s.messages,
+                    s.deferred,
+                    s.hold,
+                    if top.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", most for {}", list(&top, 3))
+                    }
+                ));
+            }
+            if q.snapshots.len() > 1 {
+                sentences.push(format!(
+                    "Across the dumps the queue peaked at {} messages{}; {} messages stayed queued in every dump.",
+                    q.trend.peak_messages,
+                    q.trend.peak_at.map(|t| format!(" at {t}")).unwrap_or_default(),
+                    q.trend.stuck_in_all.len()
+                ));
+            }
+            let n = snap.map_or(0, |s| s.messages);
+            return Summary {
+                status: if n == 0 {
+                    Status::Healthy
+                } else {
+                    Status::Ongoing
+                },
+                headline: if n == 0 {
+                    "OK: the newest queue dump is empty".into()
+                } else {
+                    format!("QUEUED: {n} messages in the newest queue dump")
+                },
+                sentences,
+            };
+        }
+    }
     if a.incidents.is_empty() {
         sentences.push(format!(
             "The logs {span} show no incident: {} messages were received and {} recipients delivered, with {} deferrals.",
