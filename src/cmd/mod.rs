@@ -22,6 +22,43 @@ pub enum Outcome {
     Exit(u8),
 }
 
+/// Open the output before the long work, so a bad `-o` fails at once: a file, or stdout.
+pub fn open_output(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write>> {
+    use anyhow::Context;
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
+/// Expand the input arguments into files; warn about the unreadable ones (unless quiet).
+/// Returns the files and whether any path was unreadable; fails when nothing is left.
+pub fn discover_inputs(
+    a: &InputArgs,
+    quiet: bool,
+    err: &mut dyn Write,
+) -> anyhow::Result<(Vec<crate::input::InputPath>, bool)> {
+    let (paths, unreadable) = crate::input::discover::discover(&a.inputs);
+    if !quiet {
+        for u in &unreadable {
+            writeln!(err, "mailsleuth: warning: {}: {}", u.path, u.reason)?;
+        }
+    }
+    if paths.is_empty() {
+        anyhow::bail!(
+            "no input files found in {}",
+            a.inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok((paths, !unreadable.is_empty()))
+}
+
 /// Turn the input arguments into ingest options.
 pub fn ingest_options(a: &InputArgs) -> anyhow::Result<ingest::Options> {
     let zone = Zone::parse(&a.tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?;

@@ -60,12 +60,7 @@ pub fn run(args: &QueueArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let Some(newest) = newest else {
         bail!("no queue dump (postqueue -p or postqueue -j output) among the inputs");
     };
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = super::open_output(args.output.as_deref())?;
     if !criteria.is_empty() {
         let mut plan = queue::plan(newest, &criteria, &opts.zone);
         plan.criteria = args.select.clone();

@@ -3,15 +3,13 @@
 //! Reads every input once (mapped or decoded in memory), parses in parallel, and renders the
 //! report. Cost: one pass over the bytes; memory: the decoded gzip inputs plus the events.
 
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use anyhow::{bail, Context};
 
 use super::Outcome;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::ingest;
-use crate::input::discover;
 use crate::report;
 use crate::timeline;
 
@@ -41,31 +39,9 @@ pub fn format_of(args: &ReportArgs) -> anyhow::Result<ReportFormat> {
 pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let opts = super::ingest_options(&args.input)?;
     let format = format_of(args)?;
-    // Open the output before the long work, so a bad path fails at once.
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
-    let (paths, unreadable) = discover::discover(&args.input.inputs);
+    let mut out = super::open_output(args.output.as_deref())?;
     let mut err = std::io::stderr().lock();
-    for u in &unreadable {
-        if !quiet {
-            writeln!(err, "mailsleuth: warning: {}: {}", u.path, u.reason)?;
-        }
-    }
-    if paths.is_empty() {
-        bail!(
-            "no input files found in {}",
-            args.input
-                .inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let (paths, any_unreadable) = super::discover_inputs(&args.input, quiet, &mut err)?;
 
     let progress = progress_bar(&paths);
     let loaded = ingest::load(&paths, &opts);
@@ -154,10 +130,10 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
-    Ok(if unreadable.is_empty() {
-        outcome
-    } else {
+    Ok(if any_unreadable {
         Outcome::Warnings
+    } else {
+        outcome
     })
 }
 

@@ -5,16 +5,14 @@
 //! Cost: the whole ingest and timeline build, then a filter; output is small.
 
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde::Serialize;
 
 use super::Outcome as CmdOutcome;
 use crate::cli::{ColorChoice, TraceArgs, TraceFormat};
 use crate::ingest::{self, Loaded, Parsed};
-use crate::input::discover;
 use crate::parse::Event;
 use crate::report::MessageReport;
 use crate::time::Stamp;
@@ -46,22 +44,9 @@ pub fn run(args: &TraceArgs, quiet: bool, color: ColorChoice) -> anyhow::Result<
     }
     let opts = super::ingest_options(&args.input)?;
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(std::io::stdout().lock())),
-    };
-    let (paths, unreadable) = discover::discover(&args.input.inputs);
+    let mut out = super::open_output(args.output.as_deref())?;
     let mut err = std::io::stderr().lock();
-    for u in &unreadable {
-        if !quiet {
-            writeln!(err, "mailsleuth: warning: {}: {}", u.path, u.reason)?;
-        }
-    }
-    if paths.is_empty() {
-        bail!("no input files found");
-    }
+    let (paths, _) = super::discover_inputs(&args.input, quiet, &mut err)?;
     let loaded = ingest::load(&paths, &opts);
     let parsed = ingest::parse(&loaded, &opts);
     let mut outcome = super::summarise_warnings(&loaded, &parsed, quiet, &mut err);
