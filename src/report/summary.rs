@@ -38,10 +38,26 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
-/// `01:54:19` (the stamp's own offset), or the whole stamp when the window spans days.
-fn clock(s: Stamp) -> String {
-    let t = s.to_string();
-    t.get(11..19).unwrap_or(&t).to_string()
+/// `01:54:19–01:55:38` within one day (in the stamps' own offset), else
+/// `2015-10-22 02:37–2015-10-23 23:38`.
+fn window(a: Stamp, b: Stamp) -> String {
+    let (x, y) = (a.to_string(), b.to_string());
+    if x.get(..10) == y.get(..10) {
+        format!(
+            "{}–{}",
+            x.get(11..19).unwrap_or(&x),
+            y.get(11..19).unwrap_or(&y)
+        )
+    } else {
+        let short = |t: &str| {
+            format!(
+                "{} {}",
+                t.get(..10).unwrap_or(t),
+                t.get(11..16).unwrap_or("")
+            )
+        };
+        format!("{}–{}", short(&x), short(&y))
+    }
 }
 
 fn list(items: &[String], max: usize) -> String {
@@ -155,11 +171,10 @@ pub fn summarise(
         .iter()
         .map(|i| {
             format!(
-                "{} for {} ({}–{}, {})",
+                "{} for {} ({}, {})",
                 i.class.name(),
                 list(&i.domains, 3),
-                clock(i.start),
-                clock(i.end.unwrap_or(i.last_failure_at)),
+                window(i.start, i.end.unwrap_or(i.last_failure_at)),
                 match i.resolution {
                     Resolution::Recovered => "recovered",
                     Resolution::Ongoing => "ongoing",
