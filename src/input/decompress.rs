@@ -73,7 +73,7 @@ pub fn gunzip(compressed: &[u8]) -> Decoded {
         .map(|at| u32::from_le_bytes(compressed[at..].try_into().unwrap_or([0; 4])) as usize)
         .unwrap_or(0)
         .max(compressed.len() * 3)
-        .min(1 << 30);
+        .min(1 << 32);
     let mut data = Vec::with_capacity(hint);
     let mut dec = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
         64 * 1024,
