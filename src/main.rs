@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Report(a) => cmd::report::run(a, cli.quiet),
         Command::Trace(a) => cmd::trace::run(a, cli.quiet, cli.color),
         Command::Queue(a) => cmd::queue::run(a, cli.quiet),
+        Command::Digest(a) => cmd::digest::run(a, cli.quiet),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! One file per subcommand. Each takes its clap arguments, runs the pipeline and writes its
 //! output; only this layer knows about files on disk and the command line.
 
+pub mod digest;
 pub mod queue;
 pub mod report;
 pub mod trace;

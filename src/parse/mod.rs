@@ -327,6 +327,19 @@ fn strip_solaris_id(m: &[u8]) -> &[u8] {
     m
 }
 
+/// The message of a syslog line as it follows `tag[pid]: `, unwrapped the way [`parse_line`]
+/// unwraps it: a container's inner line, a Solaris `[ID …]` token stripped, and the original
+/// of rsyslog's `message repeated N times: [ … ]`. For readers that need the message before
+/// its queue ID and severity were split off (the digest's pflogsumm-style counts).
+pub fn message(line: &[u8]) -> Option<&[u8]> {
+    let mut p = header::prefix(line)?;
+    if let Some(inner) = header::prefix(p.message) {
+        p = inner;
+    }
+    let m = strip_solaris_id(p.message);
+    Some(repeated(m).map_or(m, |(_, inner)| inner))
+}
+
 /// Parse one line (without its newline). Never panics, whatever the bytes.
 pub fn parse_line(line: &[u8]) -> Line<'_> {
     let Some(mut p) = header::prefix(line) else {

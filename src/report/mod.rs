@@ -4,6 +4,7 @@
 //! The JSON contract is `mailsleuth/report/1`: later versions add fields, never rename them.
 
 pub mod charts;
+pub mod digest;
 pub mod html;
 pub mod json;
 pub mod markdown;
