@@ -1,13 +1,14 @@
 //! One file per subcommand. Each takes its clap arguments, runs the pipeline and writes its
 //! output; only this layer knows about files on disk and the command line.
 
+pub mod docs;
 pub mod queue;
 pub mod report;
 pub mod trace;
 
 use std::io::Write;
 
-use crate::cli::InputArgs;
+use crate::cli::{ColorChoice, InputArgs};
 use crate::ingest::{self, Loaded, Parsed};
 use crate::time::Zone;
 
@@ -20,6 +21,20 @@ pub enum Outcome {
     Warnings,
     /// A command-specific exit status (monitoring checks: 0 OK … 3 UNKNOWN).
     Exit(u8),
+}
+
+/// Whether to colour output: `--color always|never`, or with `auto` only a terminal, and
+/// not when NO_COLOR is set to a non-empty value (no-color.org) or TERM is `dumb`.
+pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
 }
 
 /// Turn the input arguments into ingest options.
