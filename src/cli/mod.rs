@@ -5,16 +5,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod meta;
+pub use meta::{CompletionsArgs, ManArgs, ROOT_AFTER_HELP, VERSION};
+
 /// Turn Postfix mail logs and queue dumps into a forensic postmortem.
 #[derive(Debug, Parser)]
-#[command(name = "mailsleuth", version, about, long_about = None)]
+#[command(name = "mailsleuth", version = VERSION, about, long_about = None)]
+#[command(after_help = ROOT_AFTER_HELP, arg_required_else_help = true)]
 pub struct Cli {
     /// Worker threads (default: one per core). Results never depend on it.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", help_heading = "Global options")]
     pub threads: Option<usize>,
 
     /// Do not print the summary of input warnings on stderr.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Colour in terminal output (NO_COLOR is respected with `auto`).
@@ -23,7 +27,8 @@ pub struct Cli {
         global = true,
         value_enum,
         default_value = "auto",
-        value_name = "WHEN"
+        value_name = "WHEN",
+        help_heading = "Global options"
     )]
     pub color: ColorChoice,
 
@@ -33,6 +38,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(hide = true, after_help = meta::COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write every page to a directory.
+    #[command(hide = true, after_help = meta::MAN_EXAMPLES)]
+    Man(ManArgs),
     /// Read logs and queue dumps and write the postmortem report.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
@@ -109,7 +120,7 @@ Examples:
   mailsleuth queue postqueue-j.jsonl --select domain=gmial.test --plan delete.txt
 
   # From cron or a monitoring system (Nagios plugin convention)
-  postqueue -j > /tmp/q.jsonl && mailsleuth queue /tmp/q.jsonl --warn 200 --crit 1000
+  postqueue -p | mailsleuth queue - --warn 200 --crit 1000
 
 Exit status: 0 done, 1 done with input warnings, 2 fatal; with --warn/--crit:
 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.";

@@ -2,13 +2,14 @@
 //! output; only this layer knows about files on disk and the command line.
 
 pub mod digest;
+pub mod docs;
 pub mod queue;
 pub mod report;
 pub mod trace;
 
 use std::io::Write;
 
-use crate::cli::InputArgs;
+use crate::cli::{ColorChoice, InputArgs};
 use crate::ingest::{self, Loaded, Parsed};
 use crate::time::Zone;
 
@@ -58,6 +59,20 @@ pub fn discover_inputs(
         );
     }
     Ok((paths, !unreadable.is_empty()))
+}
+
+/// Whether to colour output: `--color always|never`, or with `auto` only a terminal, and
+/// not when NO_COLOR is set to a non-empty value (no-color.org) or TERM is `dumb`.
+pub fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
 }
 
 /// Turn the input arguments into ingest options.

@@ -40,7 +40,10 @@ pub fn run(args: &TraceArgs, quiet: bool, color: ColorChoice) -> anyhow::Result<
         && args.from.is_none()
         && args.to.is_none()
     {
-        bail!("say which message to trace: a QUEUE_ID, --message-id, --from or --to");
+        bail!(
+            "say which message to trace: a queue ID after the inputs \
+             (mailsleuth trace /var/log/mail.log 6202BB6499), or --message-id, --from or --to"
+        );
     }
     let opts = super::ingest_options(&args.input)?;
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -59,11 +62,7 @@ pub fn run(args: &TraceArgs, quiet: bool, color: ColorChoice) -> anyhow::Result<
         writeln!(err, "mailsleuth: no message matches")?;
         outcome = CmdOutcome::Warnings;
     }
-    let paint = match color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
-    };
+    let paint = super::use_color(color, to_terminal);
     match args.format {
         TraceFormat::Text => write_text(&mut out, &t, &parsed, &loaded, &selected, paint)?,
         TraceFormat::Json => write_json(&mut out, &t, &parsed, &loaded, &selected)?,
