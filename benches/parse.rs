@@ -6,8 +6,8 @@
 //!   gzipped, and the queue dumps), as `mailsleuth report samples/ --tz UTC` does before
 //!   building the report; throughput is the decoded size of the inputs.
 //!
-//! `cargo bench` runs them all (~30 s); `cargo bench -- --quick` is faster. The corpus lives
-//! beside the checkout (`../shared`), like the corpus tests.
+//! `cargo bench` runs them all (~35 s once built); `cargo bench -- --quick` takes ~5 s. The
+//! corpus lives beside the checkout (`../shared`), like the corpus tests.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
