@@ -189,6 +189,18 @@ pub fn timestamp(line: &[u8]) -> Option<(RawTime, TimeFormat, usize)> {
     }
 }
 
+/// A cheap necessary condition for [`timestamp`] to succeed on `b`: a traditional stamp has a
+/// month name (capital first) and a space at 3, an RFC 3339 / ISO 8601 one a digit first and
+/// a `-` at 4. `false` means `timestamp(b)` is `None`.
+#[inline]
+pub fn may_start_with_stamp(b: &[u8]) -> bool {
+    match b.first() {
+        Some(c) if c.is_ascii_uppercase() => b.get(3) == Some(&b' '),
+        Some(c) if c.is_ascii_digit() => b.get(4) == Some(&b'-'),
+        _ => false,
+    }
+}
+
 /// `tag[pid]: message` or `tag: message` at the start of `b`.
 pub fn tag(b: &[u8]) -> Option<(&[u8], Option<u32>, &[u8])> {
     let end = b
@@ -327,6 +339,45 @@ mod tests {
         );
         assert_eq!(tag(b"no tag here"), None);
         assert_eq!(tag(b"[ID 123]"), None);
+    }
+
+    #[test]
+    fn stamp_precheck_never_rules_out_a_stamp() {
+        for l in [
+            &b"Nov 30 02:21:07 mx1 postfix/smtp[2600]: x"[..],
+            b"Nov  1 02:11:18 conch postfix/pickup[19328]: x",
+            b"Nov 5 02:11:18 h postfix/pickup[1]: x",
+            b"Sep 08 17:20:30.655028 mx1 postfix/qmgr[812]: x",
+            b"2026-11-30T01:51:15.768284+00:00 mx1 postfix/smtpd[17063]: x",
+            b"2015-12-14T00:06:14+0000 h postfix-inbound/smtpd[11280]: x",
+        ] {
+            assert!(timestamp(l).is_some());
+            assert!(may_start_with_stamp(l), "{:?}", String::from_utf8_lossy(l));
+        }
+        for m in [
+            &b""[..],
+            b"4XwwTP5Ch4zgGLM: to=<a@b>",
+            b"B6CC5B6472: to=<a@b>",
+            b"connect from a[1.2.3.4]",
+            b"NOQUEUE: reject: RCPT",
+            b"warning: hostname",
+        ] {
+            assert!(!may_start_with_stamp(m) && timestamp(m).is_none());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stamp_precheck_is_a_necessary_condition(
+            s in proptest::prop_oneof![
+                "(Jan|Nov|Dec|jan|Nox)( [1-9]|[0-3][0-9]| [0-9]) [0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,9})?( .{0,8})?",
+                "[0-9]{4}-(0[0-9]|1[0-3])-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,7})?(Z|[+-][0-2][0-9]:?[0-5][0-9])( .{0,8})?",
+                "[ -~]{0,30}",
+            ]
+        ) {
+            let b = s.as_bytes();
+            proptest::prop_assert!(timestamp(b).is_none() || may_start_with_stamp(b));
+        }
     }
 
     #[test]

@@ -255,6 +255,10 @@ pub fn split_tag(tag: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 }
 
 fn strip_severity(m: &[u8]) -> (Severity, &[u8]) {
+    // Most messages carry no severity: one byte tells, before four prefix comparisons.
+    if !matches!(m.first(), Some(b'w' | b'e' | b'f' | b'p')) {
+        return (Severity::Info, m);
+    }
     for (p, s) in [
         (&b"warning: "[..], Severity::Warning),
         (b"error: ", Severity::Error),
@@ -362,13 +366,16 @@ pub fn parse_line(line: &[u8]) -> Line<'_> {
     };
     let mut flags = 0u8;
     // A container's syslog line wrapped in the host's: take the inner host, tag and pid,
-    // keep the outer (host) time, which shares the zone of the host's other lines.
-    if let Some(inner) = header::prefix(p.message) {
-        p.host = inner.host;
-        p.tag = inner.tag;
-        p.pid = inner.pid;
-        p.message = inner.message;
-        flags |= flags::UNWRAPPED;
+    // keep the outer (host) time, which shares the zone of the host's other lines. Almost no
+    // message starts like a stamp, so a two-byte test rules most out before the full parse.
+    if header::may_start_with_stamp(p.message) {
+        if let Some(inner) = header::prefix(p.message) {
+            p.host = inner.host;
+            p.tag = inner.tag;
+            p.pid = inner.pid;
+            p.message = inner.message;
+            flags |= flags::UNWRAPPED;
+        }
     }
     let Some((instance, service, daemon_name)) = split_tag(p.tag) else {
         if let Some(count) = last_repeated(p.message) {

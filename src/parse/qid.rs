@@ -37,15 +37,26 @@ impl QueueRef {
     }
 }
 
-/// Base-52 digit value of a long-queue-ID character (`0-9`, upper then lower consonants).
+/// The base-52 alphabet of long queue IDs: `0-9`, upper then lower consonants.
+const B52_DIGITS: &[u8; 52] = b"0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz";
+
+/// Byte → base-52 digit value, or 0xFF for a byte outside the alphabet.
+const B52: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut i = 0;
+    while i < B52_DIGITS.len() {
+        t[B52_DIGITS[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Base-52 digit value of a long-queue-ID character (a table lookup: this runs for every
+/// character of every long ID).
 fn b52(c: u8) -> Option<u32> {
-    const UPPER: &[u8; 21] = b"BCDFGHJKLMNPQRSTVWXYZ";
-    const LOWER: &[u8; 21] = b"bcdfghjklmnpqrstvwxyz";
-    match c {
-        b'0'..=b'9' => Some((c - b'0') as u32),
-        b'A'..=b'Z' => UPPER.iter().position(|&u| u == c).map(|p| 10 + p as u32),
-        b'a'..=b'z' => LOWER.iter().position(|&l| l == c).map(|p| 31 + p as u32),
-        _ => None,
+    match B52[c as usize] {
+        0xFF => None,
+        v => Some(v as u32),
     }
 }
 
@@ -167,6 +178,23 @@ mod tests {
         // corpus/public (journal short-iso): logged at 2015-12-14T00:06:14+0000.
         let q = QueueId::parse(b"3pJjgB6dpKz1JBPW").unwrap();
         assert_eq!(q.long_arrival().unwrap().0, 1_450_051_574);
+    }
+
+    #[test]
+    fn base52_table_matches_the_alphabet() {
+        let upper = b"BCDFGHJKLMNPQRSTVWXYZ";
+        let lower = b"bcdfghjklmnpqrstvwxyz";
+        for c in 0..=255u8 {
+            let want = match c {
+                b'0'..=b'9' => Some((c - b'0') as u32),
+                _ => upper
+                    .iter()
+                    .position(|&u| u == c)
+                    .map(|p| 10 + p as u32)
+                    .or_else(|| lower.iter().position(|&l| l == c).map(|p| 31 + p as u32)),
+            };
+            assert_eq!(b52(c), want, "{c}");
+        }
     }
 
     #[test]
