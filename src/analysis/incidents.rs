@@ -17,6 +17,7 @@
 //!    unless they are massive for one domain.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -30,8 +31,14 @@ use crate::timeline::{Outcome, Timelines};
 #[derive(Clone, Debug)]
 pub struct Attempt {
     pub at: Stamp,
-    pub domain: String,
-    pub relay: Option<String>,
+    /// Recipient domain, lower case (shared between attempts).
+    pub domain: Arc<str>,
+    pub relay: Option<Arc<str>>,
+    /// The recipient's index in its message.
+    pub rcpt: u32,
+    /// `delay=` and `delays=a/b/c/d` of the attempt.
+    pub delay: Option<f64>,
+    pub delays: Option<[f64; 4]>,
     pub status: Status,
     pub class: Option<Class>,
     /// Index into the signature table.
@@ -42,9 +49,9 @@ pub struct Attempt {
 
 /// A destination's relay: `host[ip]:port` from `relay=`, or from the reply text when the
 /// attempt made no connection of its own (`relay=none … connect to host[ip]:port: …`).
-fn relay_of(relay: &[u8], reason: &[u8]) -> Option<String> {
+fn relay_of<'a>(relay: &'a [u8], reason: &'a [u8]) -> Option<&'a [u8]> {
     if !relay.is_empty() && relay != b"none" {
-        return Some(String::from_utf8_lossy(relay).into_owned());
+        return Some(relay);
     }
     for pre in [
         &b"connect to "[..],
@@ -62,19 +69,38 @@ fn relay_of(relay: &[u8], reason: &[u8]) -> Option<String> {
             let mut r = &rest[..end];
             r = r.strip_suffix(b":").unwrap_or(r);
             if memchr::memchr(b'[', r).is_some() {
-                return Some(String::from_utf8_lossy(r).into_owned());
+                return Some(r);
             }
         }
     }
     None
 }
 
-fn domain_of(addr: &[u8]) -> String {
-    let d = match memchr::memrchr(b'@', addr) {
+fn domain_bytes(addr: &[u8]) -> &[u8] {
+    match memchr::memrchr(b'@', addr) {
         Some(p) => &addr[p + 1..],
         None => addr,
-    };
-    String::from_utf8_lossy(d).to_ascii_lowercase()
+    }
+}
+
+/// Shares one `Arc<str>` per distinct name, so attempts do not allocate.
+#[derive(Default)]
+struct Names(HashMap<Vec<u8>, Arc<str>>);
+
+impl Names {
+    fn get(&mut self, b: &[u8], lower: bool) -> Arc<str> {
+        if let Some(a) = self.0.get(b) {
+            return a.clone();
+        }
+        let s = String::from_utf8_lossy(b);
+        let a: Arc<str> = if lower {
+            s.to_ascii_lowercase().into()
+        } else {
+            s.into_owned().into()
+        };
+        self.0.insert(b.to_vec(), a.clone());
+        a
+    }
 }
 
 /// The signature table: (class, signature) → counts and first/last time, with one real line.
@@ -99,6 +125,10 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
     let mut out = Vec::new();
     let mut sig_index: HashMap<(Class, String), usize> = HashMap::new();
     let mut sigs: Vec<SignatureCount> = Vec::new();
+    // Reasons repeat: classify each distinct (dsn, reason) once.
+    let mut seen: HashMap<(Vec<u8>, Vec<u8>), (Class, usize)> = HashMap::new();
+    let mut domains = Names::default();
+    let mut relays = Names::default();
     for (ei, e) in events.iter().enumerate() {
         let Some(mi) = t.owner[ei] else { continue };
         let m = &t.messages[mi as usize];
@@ -124,20 +154,28 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
             Status::Deferred | Status::Bounced | Status::SoftBounce
         );
         let (class, signature) = if failed {
-            let class = classify::classify(d.dsn, d.reason);
-            let sig = classify::signature(d.reason);
-            let n = sigs.len();
-            let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
-            if idx == n {
-                sigs.push(SignatureCount {
-                    class,
-                    signature: sig,
-                    count: 0,
-                    first_at: e.time,
-                    last_at: e.time,
-                    sample_line: String::from_utf8_lossy(e.line).into_owned(),
-                });
-            }
+            let key = (d.dsn.unwrap_or_default().to_vec(), d.reason.to_vec());
+            let (class, idx) = match seen.get(&key) {
+                Some(&v) => v,
+                None => {
+                    let class = classify::classify(d.dsn, d.reason);
+                    let sig = classify::signature(d.reason);
+                    let n = sigs.len();
+                    let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
+                    if idx == n {
+                        sigs.push(SignatureCount {
+                            class,
+                            signature: sig,
+                            count: 0,
+                            first_at: e.time,
+                            last_at: e.time,
+                            sample_line: String::from_utf8_lossy(e.line).into_owned(),
+                        });
+                    }
+                    seen.insert(key, (class, idx));
+                    (class, idx)
+                }
+            };
             let s = &mut sigs[idx];
             s.count += 1;
             s.last_at = e.time;
@@ -145,10 +183,20 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
         } else {
             (None, None)
         };
+        let rcpt = m
+            .recipients
+            .iter()
+            .position(|r| {
+                r.address.as_bytes() == d.to && r.orig_to.as_deref().map(str::as_bytes) == d.orig_to
+            })
+            .unwrap_or(0) as u32;
         out.push(Attempt {
             at: e.time,
-            domain: domain_of(d.to),
-            relay: relay_of(d.relay, d.reason),
+            domain: domains.get(domain_bytes(d.to), true),
+            relay: relay_of(d.relay, d.reason).map(|r| relays.get(r, false)),
+            rcpt,
+            delay: d.delay,
+            delays: d.delays,
             status: d.status,
             class,
             signature,
@@ -164,15 +212,11 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
 
 /// The quiet gap: 3 × the median interval between two attempts of one recipient, at least
 /// 30 s; 10 minutes when no recipient was retried.
-pub fn quiet_gap_micros(a: &[Attempt], events: &[Event<'_>]) -> i64 {
-    let mut last: HashMap<(usize, &[u8]), i64> = HashMap::new();
+pub fn quiet_gap_micros(a: &[Attempt]) -> i64 {
+    let mut last: HashMap<(usize, u32), i64> = HashMap::new();
     let mut gaps = Vec::new();
     for at in a {
-        let to = match action::action(&events[at.event]) {
-            Action::Delivery(d) => d.to,
-            _ => continue,
-        };
-        if let Some(prev) = last.insert((at.message, to), at.at.micros) {
+        if let Some(prev) = last.insert((at.message, at.rcpt), at.at.micros) {
             gaps.push(at.at.micros - prev);
         }
     }
@@ -439,7 +483,7 @@ pub fn analyse(
 ) -> Analysis {
     let a = &att.attempts;
     let signatures = &att.signatures;
-    let q = quiet_gap_micros(a, events);
+    let q = quiet_gap_micros(a);
     let markers = markers(events, t, q);
     let series = queue_series(t);
 
@@ -447,12 +491,9 @@ pub fn analyse(
     let mut successes: HashMap<&str, Vec<i64>> = HashMap::new();
     let mut recipients_per_domain: HashMap<&str, u64> = HashMap::new();
     for at in a {
-        *recipients_per_domain.entry(at.domain.as_str()).or_insert(0) += 1;
+        *recipients_per_domain.entry(&*at.domain).or_insert(0) += 1;
         if at.status == Status::Sent {
-            successes
-                .entry(at.domain.as_str())
-                .or_default()
-                .push(at.at.micros);
+            successes.entry(&*at.domain).or_default().push(at.at.micros);
         }
     }
 
@@ -464,7 +505,7 @@ pub fn analyse(
         if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
             continue;
         }
-        let key = (at.domain.clone(), class);
+        let key = (at.domain.to_string(), class);
         let close = match open_runs.get(&key) {
             Some(r) => at.at.micros - a[*r.attempts.last().unwrap_or(&i)].at.micros > q,
             None => false,
@@ -478,7 +519,7 @@ pub fn analyse(
             .entry(key)
             .or_insert_with(|| Run {
                 class,
-                domain: at.domain.clone(),
+                domain: at.domain.to_string(),
                 attempts: Vec::new(),
             })
             .attempts
@@ -539,7 +580,10 @@ pub fn analyse(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let relays: BTreeSet<String> = idx.iter().filter_map(|&i| a[i].relay.clone()).collect();
+        let relays: BTreeSet<String> = idx
+            .iter()
+            .filter_map(|&i| a[i].relay.as_deref().map(str::to_string))
+            .collect();
         // `host[ip]` read from a reply text names the same relay as `host[ip]:port`.
         let relays: Vec<String> = relays
             .iter()
@@ -550,11 +594,9 @@ pub fn analyse(
         let last = a[*idx.last().unwrap_or(&0)].at;
         let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message).collect();
         // Affected recipients: (message, address) pairs.
-        let mut rcpts: BTreeSet<(usize, Vec<u8>)> = BTreeSet::new();
+        let mut rcpts: BTreeSet<(usize, u32)> = BTreeSet::new();
         for &i in &idx {
-            if let Action::Delivery(d) = action::action(&events[a[i].event]) {
-                rcpts.insert((a[i].message, d.to.to_vec()));
-            }
+            rcpts.insert((a[i].message, a[i].rcpt));
         }
         // Recovery: the first delivery to one of the domains after the last failure.
         let recovered_at = domains
@@ -568,13 +610,9 @@ pub fn analyse(
         // What became of the affected recipients.
         let (mut delivered, mut bounced, mut expired, mut deleted, mut pending) = (0, 0, 0, 0, 0);
         let mut retry_delay = 0f64;
-        for (mi, to) in &rcpts {
+        for (mi, ri) in &rcpts {
             let m = &t.messages[*mi];
-            let Some(r) = m
-                .recipients
-                .iter()
-                .find(|r| r.address.as_bytes() == to.as_slice())
-            else {
+            let Some(r) = m.recipients.get(*ri as usize) else {
                 continue;
             };
             match r.outcome {
@@ -689,7 +727,7 @@ pub fn analyse(
         if let (Some(class), Some(sig)) = (at.class, at.signature) {
             if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
                 let e = problems
-                    .entry((class, at.domain.clone(), sig))
+                    .entry((class, at.domain.to_string(), sig))
                     .or_insert((0, at.event));
                 e.0 += 1;
             }

@@ -9,7 +9,7 @@ use super::classify::{self, Class};
 use super::incidents::Attempt;
 use crate::parse::Event;
 use crate::time::Stamp;
-use crate::timeline::action::{self, Action, Status};
+use crate::timeline::action::Status;
 use crate::timeline::{Arrival, Timelines};
 
 /// Candidate bucket sizes for charts, in seconds.
@@ -160,20 +160,17 @@ pub struct Delays {
 }
 
 /// Delivery delays of delivered recipients (hand-offs to local filters excluded).
-pub fn delays(a: &[Attempt], events: &[Event<'_>], top: usize) -> Delays {
+pub fn delays(a: &[Attempt], top: usize) -> Delays {
     let mut all = Vec::new();
     let mut sum = [0f64; 4];
     let mut n = 0f64;
     let mut per: HashMap<&str, (Vec<f64>, [f64; 4], f64)> = HashMap::new();
     for at in a.iter().filter(|x| x.status == Status::Sent) {
-        let Action::Delivery(d) = action::action(&events[at.event]) else {
-            continue;
-        };
-        let Some(delay) = d.delay else { continue };
+        let Some(delay) = at.delay else { continue };
         all.push(delay);
-        let e = per.entry(at.domain.as_str()).or_default();
+        let e = per.entry(&*at.domain).or_default();
         e.0.push(delay);
-        if let Some(ds) = d.delays {
+        if let Some(ds) = at.delays {
             for k in 0..4 {
                 sum[k] += ds[k];
                 e.1[k] += ds[k];
@@ -242,7 +239,7 @@ pub fn destinations(a: &[Attempt], top: usize) -> Destinations {
             Status::Bounced => r.bounced += 1,
             _ => {}
         };
-        bump(doms.entry(at.domain.as_str()).or_default());
+        bump(doms.entry(&*at.domain).or_default());
         if let Some(r) = at.relay.as_deref() {
             bump(relays.entry(r).or_default());
         }

@@ -464,7 +464,7 @@ pub fn build(
         summary,
         traffic,
         queue_from_log,
-        delays: stats::delays(&attempts.attempts, &parsed.events, 10),
+        delays: stats::delays(&attempts.attempts, 10),
         destinations: stats::destinations(&attempts.attempts, 25),
         rejects: stats::rejects(timelines, 15),
         gaps: stats::gaps(&parsed.events, 10),

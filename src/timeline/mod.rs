@@ -13,7 +13,7 @@
 
 pub mod action;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -292,6 +292,12 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+fn set_text(slot: &mut Option<String>, b: Option<&[u8]>) {
+    if slot.as_deref().map(str::as_bytes) != b {
+        *slot = b.map(lossy);
+    }
+}
+
 /// A candidate hop, resolved once every life is known.
 struct PendingHop {
     parent: usize,
@@ -313,13 +319,13 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
     };
     let mut hosts = Interner { names: Vec::new() };
     let mut insts = Interner { names: Vec::new() };
-    let mut open: HashMap<Key, usize> = HashMap::new();
+    let mut open: HashMap<Key, usize> = HashMap::default();
     // The last closed life per key, with its close time, to catch lines logged just after
     // `removed` within the same second.
-    let mut closed: HashMap<Key, (usize, i64)> = HashMap::new();
-    let mut lives: HashMap<Key, u32> = HashMap::new();
+    let mut closed: HashMap<Key, (usize, i64)> = HashMap::default();
+    let mut lives: HashMap<Key, u32> = HashMap::default();
     // Inbound TLS per smtpd process, for the next `client=` of that process.
-    let mut smtpd_tls: HashMap<(u16, u32), &[u8]> = HashMap::new();
+    let mut smtpd_tls: HashMap<(u16, u32), &[u8]> = HashMap::default();
     let mut hops: Vec<PendingHop> = Vec::new();
 
     for (ei, e) in events.iter().enumerate() {
@@ -522,10 +528,11 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
                     r.first_attempt_at = Some(e.time);
                 }
                 r.last_attempt_at = Some(e.time);
-                r.relay = Some(lossy(d.relay));
-                r.dsn = d.dsn.map(lossy);
+                // Retries repeat the same texts: allocate only when they change.
+                set_text(&mut r.relay, Some(d.relay));
+                set_text(&mut r.dsn, d.dsn);
                 r.status = Some(d.status);
-                r.reason = Some(lossy(d.reason));
+                set_text(&mut r.reason, Some(d.reason));
                 r.delay = d.delay;
                 r.delays = d.delays;
                 r.outcome = match d.status {
@@ -701,7 +708,7 @@ fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Int
     if hops.is_empty() {
         return;
     }
-    let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = HashMap::new();
+    let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = HashMap::default();
     for (i, m) in messages.iter().enumerate() {
         by_id
             .entry((m.host.as_str(), m.queue_id))
@@ -812,7 +819,7 @@ fn join_dumps(messages: &mut [Message], dumps: &[Dump]) {
     if dumps.is_empty() {
         return;
     }
-    let mut newest: HashMap<QueueId, (usize, usize)> = HashMap::new();
+    let mut newest: HashMap<QueueId, (usize, usize)> = HashMap::default();
     for (di, d) in dumps.iter().enumerate() {
         for (mi, m) in d.messages.iter().enumerate() {
             if let Some(q) = m.queue_id {
