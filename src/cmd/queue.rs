@@ -18,12 +18,7 @@ use crate::input::discover;
 use crate::report::QueueReport;
 
 fn human_age(s: i64) -> String {
-    match s {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
-        s if s < 86_400 => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-        s => format!("{}d{:02}h", s / 86_400, s / 3600 % 24),
-    }
+    crate::report::summary::duration(s as f64)
 }
 
 pub fn run(args: &QueueArgs, quiet: bool) -> anyhow::Result<Outcome> {
