@@ -35,6 +35,37 @@ fn hhmm(start: Stamp, secs: i64) -> String {
     }
 }
 
+/// Every chart of the report, by key (`traffic`, `queue`, `delays`); charts without data
+/// are left out.
+pub fn all(r: &Report) -> Vec<(&'static str, String)> {
+    [
+        ("traffic", traffic(r)),
+        ("queue", queue(r)),
+        ("delays", delays(r)),
+    ]
+    .into_iter()
+    .filter_map(|(k, svg)| Some((k, svg?)))
+    .collect()
+}
+
+/// The legend, in the charts' one style.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Option<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.7))
+        .border_style(AXIS.mix(0.3))
+        .label_font(("sans-serif", 12).into_font().color(&AXIS))
+        .draw()
+        .ok()
+}
+
 /// One stacked layer: the running total it draws up to, its colour and its legend.
 type Layer<'f> = (&'f dyn Fn(&TrafficBucket) -> u64, RGBColor, &'static str);
 
@@ -123,14 +154,7 @@ pub fn traffic(r: &Report) -> Option<String> {
                 ))
                 .ok()?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.7))
-            .border_style(AXIS.mix(0.3))
-            .label_font(("sans-serif", 12).into_font().color(&AXIS))
-            .draw()
-            .ok()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().ok()?;
     }
     Some(svg)
@@ -211,14 +235,7 @@ pub fn queue(r: &Report) -> Option<String> {
                 .label("queue dumps")
                 .legend(|(x, y)| Circle::new((x + 6, y), 3, DEFERRED.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.7))
-            .border_style(AXIS.mix(0.3))
-            .label_font(("sans-serif", 12).into_font().color(&AXIS))
-            .draw()
-            .ok()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().ok()?;
     }
     Some(svg)
@@ -288,14 +305,7 @@ pub fn delays(r: &Report) -> Option<String> {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.7))
-            .border_style(AXIS.mix(0.3))
-            .label_font(("sans-serif", 12).into_font().color(&AXIS))
-            .draw()
-            .ok()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().ok()?;
     }
     Some(svg)

@@ -13,16 +13,7 @@ use super::Report;
 /// Render from the typed report (for charts, which draw no log text) and its serialised,
 /// possibly redacted, form (for everything else).
 pub fn render(report: &Report, value: &serde_json::Value) -> anyhow::Result<String> {
-    let mut charts: HashMap<&str, String> = HashMap::new();
-    for (key, svg) in [
-        ("traffic", super::charts::traffic(report)),
-        ("queue", super::charts::queue(report)),
-        ("delays", super::charts::delays(report)),
-    ] {
-        if let Some(svg) = svg {
-            charts.insert(key, svg);
-        }
-    }
+    let charts: HashMap<&str, String> = super::charts::all(report).into_iter().collect();
     let mut ctx = Context::from_value(value.clone())?;
     ctx.insert("charts", &charts);
     ctx.insert("css", CSS);

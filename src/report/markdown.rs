@@ -134,16 +134,10 @@ pub fn render(
     let mut sidecars = Vec::new();
     let mut charts: HashMap<&str, String> = HashMap::new();
     if let Some(base) = chart_base {
-        for (key, svg) in [
-            ("traffic", super::charts::traffic(report)),
-            ("queue", super::charts::queue(report)),
-            ("delays", super::charts::delays(report)),
-        ] {
-            if let Some(svg) = svg {
-                let name = format!("{base}-{key}.svg");
-                charts.insert(key, name.clone());
-                sidecars.push(Sidecar { name, svg });
-            }
+        for (key, svg) in super::charts::all(report) {
+            let name = format!("{base}-{key}.svg");
+            charts.insert(key, name.clone());
+            sidecars.push(Sidecar { name, svg });
         }
     }
     let mut ctx = Context::from_value(value.clone())?;
