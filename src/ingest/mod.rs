@@ -453,18 +453,16 @@ fn strong_evidence(
         RawTime::Civil(c) => Some(c),
         RawTime::Absolute(_) => None,
     };
-    let mut civ_idx = 0usize;
-    let civils: Vec<(usize, u16)> = events
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| matches!(e.raw_time, RawTime::Civil(_)))
-        .map(|(i, _)| {
-            let k = offsets[civ_idx];
-            civ_idx += 1;
-            (i, k)
-        })
-        .collect();
-    let (first_i, _) = *civils.first()?;
+    // (index, year offset) of every civil event, walked lazily: no list per line.
+    let civils = || {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e.raw_time, RawTime::Civil(_)))
+            .map(|(i, _)| i)
+            .zip(offsets.iter().copied())
+    };
+    civils().next()?;
     let zone = &opts.zone;
     if let Some(y) = opts.year {
         return Some((y, YearEvidence::Flag { year: y }));
@@ -477,10 +475,7 @@ fn strong_evidence(
         let RawTime::Absolute(s) = events[abs_i].raw_time else {
             unreachable!()
         };
-        let (ci, k) = civils
-            .iter()
-            .min_by_key(|(i, _)| i.abs_diff(abs_i))
-            .copied()?;
+        let (ci, k) = civils().min_by_key(|(i, _)| i.abs_diff(abs_i))?;
         let base = year::base_year_near(civil_at(ci)?, k, s.micros, zone);
         return Some((
             base,
@@ -491,19 +486,14 @@ fn strong_evidence(
     }
     // Long queue IDs carry their arrival epoch. Prefer an arrival line (client=, uid=,
     // message-id=), whose time is that of the arrival.
-    let long = civils
-        .iter()
+    let long = civils()
         .filter(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long()))
         .find(|(i, _)| {
             let t = events[*i].text;
             t.starts_with(b"client=") || t.starts_with(b"uid=") || t.starts_with(b"message-id=")
         })
-        .or_else(|| {
-            civils
-                .iter()
-                .find(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long()))
-        });
-    if let Some(&(i, k)) = long {
+        .or_else(|| civils().find(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long())));
+    if let Some((i, k)) = long {
         let q = events[i].queue.id()?;
         if let Some((secs, usec)) = q.long_arrival() {
             let base = year::base_year_near(civil_at(i)?, k, secs * MICROS + usec as i64, zone);
@@ -518,7 +508,7 @@ fn strong_evidence(
     }
     // A queue ID of this file listed in a `postqueue -j` dump.
     if !arrivals.is_empty() {
-        for &(i, k) in &civils {
+        for (i, k) in civils() {
             if let Some(q) = events[i].queue.id() {
                 if let Some(&(arrival, dump)) = arrivals.get(&q) {
                     let base = year::base_year_near(civil_at(i)?, k, arrival * MICROS, zone);
@@ -535,7 +525,7 @@ fn strong_evidence(
     }
     // The gzip header's time is when the file was compressed: just after its last line.
     if let Some(m) = li.gzip_mtime {
-        let (li_, lk) = *civils.last()?;
+        let (li_, lk) = civils().last()?;
         let base = year::base_year_near(civil_at(li_)?, lk, m as i64 * MICROS, zone);
         return Some((
             base,
@@ -544,7 +534,6 @@ fn strong_evidence(
             },
         ));
     }
-    let _ = first_i;
     None
 }
 
