@@ -23,3 +23,4 @@ pub mod qdump;
 pub mod report;
 pub mod time;
 pub mod timeline;
+pub mod timing;

@@ -16,7 +16,9 @@
 
 pub mod pflogsumm;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -876,9 +878,9 @@ fn finish_reasons(m: HashMap<(Class, String), ReasonAcc>, top: usize) -> Reasons
 
 /// Deferrals, bounces and rejects by class and signature.
 fn reasons(events: &[Event<'_>], top: usize) -> (Reasons, Reasons, Reasons) {
-    let mut d: HashMap<(Class, String), ReasonAcc> = HashMap::new();
-    let mut b: HashMap<(Class, String), ReasonAcc> = HashMap::new();
-    let mut r: HashMap<(Class, String), ReasonAcc> = HashMap::new();
+    let mut d: HashMap<(Class, String), ReasonAcc> = HashMap::default();
+    let mut b: HashMap<(Class, String), ReasonAcc> = HashMap::default();
+    let mut r: HashMap<(Class, String), ReasonAcc> = HashMap::default();
     let add = |m: &mut HashMap<(Class, String), ReasonAcc>,
                class: Class,
                sig: String,

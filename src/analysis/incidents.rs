@@ -16,7 +16,9 @@
 //! 5. Permanent per-recipient failures (unknown user, mailbox full) are recipient problems,
 //!    unless they are massive for one domain.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -120,89 +122,135 @@ pub struct Attempts {
     pub signatures: Vec<SignatureCount>,
 }
 
+/// A delivery's (dsn, reason): the key reasons are classified by.
+type ReasonKey<'a> = (&'a [u8], &'a [u8]);
+
+/// A delivery line read for [`attempts`]: the parts it keeps, borrowed from the event.
+struct Read<'a> {
+    at: usize,
+    status: Status,
+    dsn: &'a [u8],
+    reason: &'a [u8],
+    domain: &'a [u8],
+    relay: Option<&'a [u8]>,
+    delay: Option<f64>,
+    delays: Option<[f64; 4]>,
+}
+
 /// Collect the delivery attempts (and expiries) from the events, in time order.
+///
+/// The delivery lines are read and their distinct reasons classified on every core, a window
+/// at a time; the signature table and the attempts are then filled in time order, so the
+/// result is the same for any number of threads.
 pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
-    let mut out = Vec::new();
-    let mut sig_index: HashMap<(Class, String), usize> = HashMap::new();
+    use rayon::prelude::*;
+    const WINDOW: usize = 1 << 16;
+    let mut out = Vec::with_capacity(t.deliveries.len());
+    let mut sig_index: HashMap<(Class, String), usize> = HashMap::default();
     let mut sigs: Vec<SignatureCount> = Vec::new();
     // Reasons repeat: classify each distinct (dsn, reason) once.
-    let mut seen: HashMap<(Vec<u8>, Vec<u8>), (Class, usize)> = HashMap::new();
+    let mut seen: HashMap<ReasonKey<'_>, (Class, usize)> = HashMap::default();
     let mut domains = Names::default();
     let mut relays = Names::default();
-    for (ei, e) in events.iter().enumerate() {
-        let Some(mi) = t.owner[ei] else { continue };
-        let m = &t.messages[mi as usize];
+    let read = |at: usize| -> Option<Read<'_>> {
+        let dr = &t.deliveries[at];
+        let m = &t.messages[dr.message as usize];
         if m.probe {
-            continue;
+            return None;
         }
-        let Action::Delivery(d) = action::action(e) else {
-            continue;
+        let Action::Delivery(d) = action::action(&events[dr.event as usize]) else {
+            return None;
         };
         if d.status.is_probe() || d.status == Status::Other {
-            continue;
+            return None;
         }
         // A hand-off to a local filter or instance is not a delivery to the destination.
         if d.status == Status::Sent {
             if let Some(q) = d.queued_as() {
                 if m.children.iter().any(|c| c.queue_id == q) {
-                    continue;
+                    return None;
                 }
             }
         }
-        let failed = matches!(
-            d.status,
-            Status::Deferred | Status::Bounced | Status::SoftBounce
-        );
-        let (class, signature) = if failed {
-            let key = (d.dsn.unwrap_or_default().to_vec(), d.reason.to_vec());
-            let (class, idx) = match seen.get(&key) {
-                Some(&v) => v,
-                None => {
-                    let class = classify::classify(d.dsn, d.reason);
-                    let sig = classify::signature(d.reason);
-                    let n = sigs.len();
-                    let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
-                    if idx == n {
-                        sigs.push(SignatureCount {
-                            class,
-                            signature: sig,
-                            count: 0,
-                            first_at: e.time,
-                            last_at: e.time,
-                            sample_line: String::from_utf8_lossy(e.line).into_owned(),
-                        });
-                    }
-                    seen.insert(key, (class, idx));
-                    (class, idx)
-                }
-            };
-            let s = &mut sigs[idx];
-            s.count += 1;
-            s.last_at = e.time;
-            (Some(class), Some(idx))
-        } else {
-            (None, None)
-        };
-        let rcpt = m
-            .recipients
-            .iter()
-            .position(|r| {
-                r.address.as_bytes() == d.to && r.orig_to.as_deref().map(str::as_bytes) == d.orig_to
-            })
-            .unwrap_or(0) as u32;
-        out.push(Attempt {
-            at: e.time,
-            domain: domains.get(domain_bytes(d.to), true),
-            relay: relay_of(d.relay, d.reason).map(|r| relays.get(r, false)),
-            rcpt,
+        Some(Read {
+            at,
+            status: d.status,
+            dsn: d.dsn.unwrap_or_default(),
+            reason: d.reason,
+            domain: domain_bytes(d.to),
+            relay: relay_of(d.relay, d.reason),
             delay: d.delay,
             delays: d.delays,
-            status: d.status,
-            class,
-            signature,
-            message: mi as usize,
-            event: ei,
-        });
+        })
+    };
+    let failed = |s: Status| matches!(s, Status::Deferred | Status::Bounced | Status::SoftBounce);
+    for lo in (0..t.deliveries.len()).step_by(WINDOW) {
+        let hi = (lo + WINDOW).min(t.deliveries.len());
+        let window: Vec<Read<'_>> = (lo..hi).into_par_iter().filter_map(read).collect();
+        // The reasons not seen before, in order of first appearance, classified in parallel.
+        let mut fresh: Vec<ReasonKey<'_>> = Vec::new();
+        let mut fresh_set: rustc_hash::FxHashSet<ReasonKey<'_>> = Default::default();
+        for r in window.iter().filter(|r| failed(r.status)) {
+            let key = (r.dsn, r.reason);
+            if !seen.contains_key(&key) && fresh_set.insert(key) {
+                fresh.push(key);
+            }
+        }
+        let classified: Vec<(Class, String)> = fresh
+            .par_iter()
+            .map(|&(dsn, reason)| {
+                let dsn = (!dsn.is_empty()).then_some(dsn);
+                (classify::classify(dsn, reason), classify::signature(reason))
+            })
+            .collect();
+        let mut fresh_result: HashMap<ReasonKey<'_>, (Class, String)> =
+            fresh.into_iter().zip(classified).collect();
+        for r in window {
+            let dr = &t.deliveries[r.at];
+            let e = &events[dr.event as usize];
+            let (class, signature) = if failed(r.status) {
+                let key = (r.dsn, r.reason);
+                let (class, idx) = match seen.get(&key) {
+                    Some(&v) => v,
+                    None => {
+                        let (class, sig) = fresh_result.remove(&key).expect("classified above");
+                        let n = sigs.len();
+                        let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
+                        if idx == n {
+                            sigs.push(SignatureCount {
+                                class,
+                                signature: sig,
+                                count: 0,
+                                first_at: e.time,
+                                last_at: e.time,
+                                sample_line: String::from_utf8_lossy(e.line).into_owned(),
+                            });
+                        }
+                        seen.insert(key, (class, idx));
+                        (class, idx)
+                    }
+                };
+                let s = &mut sigs[idx];
+                s.count += 1;
+                s.last_at = e.time;
+                (Some(class), Some(idx))
+            } else {
+                (None, None)
+            };
+            out.push(Attempt {
+                at: e.time,
+                domain: domains.get(r.domain, true),
+                relay: r.relay.map(|x| relays.get(x, false)),
+                rcpt: dr.recipient,
+                delay: r.delay,
+                delays: r.delays,
+                status: r.status,
+                class,
+                signature,
+                message: dr.message as usize,
+                event: dr.event as usize,
+            });
+        }
     }
     Attempts {
         attempts: out,
@@ -213,7 +261,7 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
 /// The quiet gap: 3 × the median interval between two attempts of one recipient, at least
 /// 30 s; 10 minutes when no recipient was retried.
 pub fn quiet_gap_micros(a: &[Attempt]) -> i64 {
-    let mut last: HashMap<(usize, u32), i64> = HashMap::new();
+    let mut last: HashMap<(usize, u32), i64> = HashMap::default();
     let mut gaps = Vec::new();
     for at in a {
         if let Some(prev) = last.insert((at.message, at.rcpt), at.at.micros) {
@@ -488,8 +536,8 @@ pub fn analyse(
     let series = queue_series(t);
 
     // Successes per domain, in time order, for recovery.
-    let mut successes: HashMap<&str, Vec<i64>> = HashMap::new();
-    let mut recipients_per_domain: HashMap<&str, u64> = HashMap::new();
+    let mut successes: HashMap<&str, Vec<i64>> = HashMap::default();
+    let mut recipients_per_domain: HashMap<&str, u64> = HashMap::default();
     for at in a {
         *recipients_per_domain.entry(&*at.domain).or_insert(0) += 1;
         if at.status == Status::Sent {
@@ -498,7 +546,7 @@ pub fn analyse(
     }
 
     // 3. Runs per (domain, class).
-    let mut open_runs: HashMap<(String, Class), Run> = HashMap::new();
+    let mut open_runs: HashMap<(String, Class), Run> = HashMap::default();
     let mut runs: Vec<Run> = Vec::new();
     for (i, at) in a.iter().enumerate() {
         let Some(class) = at.class else { continue };

@@ -5,7 +5,9 @@
 //! Reads only [`crate::qdump::Dump`]s (and the timelines, when logs were given too); never
 //! touches a live queue.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -334,7 +336,7 @@ pub fn trend(dumps: &[&Dump]) -> Trend {
             _ => None,
         };
         let per_domain = |d: &Dump| -> HashMap<String, i64> {
-            let mut h = HashMap::new();
+            let mut h = HashMap::default();
             for m in &d.messages {
                 for r in &m.recipients {
                     *h.entry(domain_of(&r.address)).or_insert(0) += 1;

@@ -1,7 +1,9 @@
 //! Aggregates for the report and the digest: traffic over time, delivery delays, destinations
 //! and relays, inbound rejects, and gaps in the logs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
@@ -164,7 +166,7 @@ pub fn delays(a: &[Attempt], top: usize) -> Delays {
     let mut all = Vec::new();
     let mut sum = [0f64; 4];
     let mut n = 0f64;
-    let mut per: HashMap<&str, (Vec<f64>, [f64; 4], f64)> = HashMap::new();
+    let mut per: HashMap<&str, (Vec<f64>, [f64; 4], f64)> = HashMap::default();
     for at in a.iter().filter(|x| x.status == Status::Sent) {
         let Some(delay) = at.delay else { continue };
         all.push(delay);

@@ -37,6 +37,7 @@ pub fn format_of(args: &ReportArgs) -> anyhow::Result<ReportFormat> {
 }
 
 pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    crate::timing::init();
     let opts = super::ingest_options(&args.input)?;
     let format = format_of(args)?;
     let mut out = super::open_output(args.output.as_deref())?;
@@ -45,10 +46,12 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
 
     let progress = progress_bar(&paths);
     let loaded = ingest::load(&paths, &opts);
+    crate::timing::stage("load");
     if let Some(p) = &progress {
         p.set_message("parsing");
     }
     let parsed = ingest::parse(&loaded, &opts);
+    crate::timing::stage("parse");
     if let Some(p) = progress {
         p.finish_and_clear();
     }
@@ -69,8 +72,10 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
 
     let timelines = timeline::build(&parsed.events, &parsed.dumps);
+    crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     let attempts = crate::analysis::incidents::attempts(&parsed.events, &timelines);
+    crate::timing::stage("attempts");
     let analysis = crate::analysis::incidents::analyse(
         &parsed.events,
         &timelines,
@@ -79,6 +84,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         &dump_times,
         &parsed.postconf,
     );
+    crate::timing::stage("incidents");
     let queue = report::QueueReport::build(&parsed.dumps, &opts.zone, Some(&timelines));
     let report = report::build(
         &loaded,
@@ -94,6 +100,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         },
         args.messages,
     );
+    crate::timing::stage("report model");
     let mut value = serde_json::to_value(&report)?;
     if let Some(mode) = args.redact {
         let r = report::redact::Redactor::new(
@@ -130,6 +137,10 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
+    crate::timing::stage("rendered");
+    // Freeing millions of small allocations one by one takes longer than the exit that
+    // frees them at once.
+    std::mem::forget((value, report, attempts, timelines, parsed));
     Ok(if any_unreadable {
         Outcome::Warnings
     } else {

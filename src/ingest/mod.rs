@@ -8,7 +8,7 @@
 
 pub mod year;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::time::SystemTime;
 
 use rayon::prelude::*;
@@ -614,7 +614,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             stats[i].lines = lines::lines(&li.data).count() as u64;
         }
     }
-    let mut arrivals: HashMap<QueueId, (i64, usize)> = HashMap::new();
+    let mut arrivals: HashMap<QueueId, (i64, usize)> = HashMap::default();
     for (d, dump) in dumps.iter().enumerate() {
         for m in &dump.messages {
             if let (Some(q), Some(a)) = (m.queue_id, m.arrival_unix) {

@@ -66,7 +66,7 @@ impl<'a> Iterator for Fields<'a> {
                 return Some((key, value));
             }
             // Not a field: skip this word.
-            let wlen = tok.iter().position(|&c| c == b' ').unwrap_or(tok.len());
+            let wlen = memchr::memchr(b' ', tok).unwrap_or(tok.len());
             self.rest = &tok[wlen..];
         }
     }
@@ -75,12 +75,12 @@ impl<'a> Iterator for Fields<'a> {
 /// A plain value ends at a space, or at a comma followed by a space or the end.
 fn value_end(v: &[u8]) -> usize {
     let mut i = 0;
-    while i < v.len() {
-        match v[i] {
-            b' ' => return i,
-            b',' if i + 1 == v.len() || v[i + 1] == b' ' => return i,
-            _ => i += 1,
+    while let Some(p) = memchr::memchr2(b' ', b',', &v[i..]) {
+        let at = i + p;
+        if v[at] == b' ' || at + 1 == v.len() || v[at + 1] == b' ' {
+            return at;
         }
+        i = at + 1;
     }
     v.len()
 }

@@ -169,11 +169,44 @@ fn number<T: std::str::FromStr>(b: Option<&[u8]>) -> Option<T> {
     std::str::from_utf8(b?).ok()?.parse().ok()
 }
 
+/// A `delay=` figure such as `37`, `0.18` or `1.2e-05`. Plain decimals with at most 15
+/// digits take the exact fast path (digits and a power of ten are both exact `f64`s, so one
+/// division is correctly rounded, as `str::parse` would be); anything else goes to `parse`.
+fn seconds(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut scale: Option<usize> = None;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 15 {
+                    return number(Some(b));
+                }
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                if let Some(k) = scale.as_mut() {
+                    *k += 1;
+                }
+            }
+            b'.' if scale.is_none() => scale = Some(0),
+            _ => return number(Some(b)),
+        }
+    }
+    let k = scale.unwrap_or(0);
+    if digits == 0 || b.last() == Some(&b'.') {
+        return number(Some(b));
+    }
+    Some(mantissa as f64 / POW10[k])
+}
+
 fn delays(b: &[u8]) -> Option<[f64; 4]> {
     let mut out = [0f64; 4];
     let mut it = b.split(|&c| c == b'/');
     for slot in &mut out {
-        *slot = number(it.next())?;
+        *slot = seconds(it.next()?)?;
     }
     Some(out)
 }
@@ -303,7 +336,18 @@ pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
                 return Action::Removed;
             }
             if t.starts_with(b"from=") {
-                if let Some(st) = field(t, b"status") {
+                // One pass: the first of each field counts, as `kv::get` would read it.
+                let (mut from, mut size, mut nrcpt, mut status) = (None, None, None, None);
+                for (k, v) in kv::fields(t) {
+                    match k {
+                        b"from" if from.is_none() => from = Some(v),
+                        b"size" if size.is_none() => size = Some(v),
+                        b"nrcpt" if nrcpt.is_none() => nrcpt = Some(v),
+                        b"status" if status.is_none() => status = Some(v),
+                        _ => {}
+                    }
+                }
+                if let Some(st) = status {
                     if st == b"expired" || st == b"force-expired" {
                         return Action::Expired {
                             forced: st == b"force-expired",
@@ -311,9 +355,9 @@ pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
                     }
                 }
                 return Action::Queued {
-                    from: field(t, b"from").map(unbracket).unwrap_or_default(),
-                    size: number(field(t, b"size")),
-                    nrcpt: number(field(t, b"nrcpt")),
+                    from: from.map(unbracket).unwrap_or_default(),
+                    size: number(size),
+                    nrcpt: number(nrcpt),
                 };
             }
             delivery(t).unwrap_or(Action::Other)
@@ -400,7 +444,7 @@ fn delivery(t: &[u8]) -> Option<Action<'_>> {
             b"to" => to = Some(unbracket(v)),
             b"orig_to" => orig_to = Some(unbracket(v)),
             b"relay" => relay = Some(v),
-            b"delay" => delay = number(Some(v)),
+            b"delay" => delay = seconds(v),
             b"delays" => dl = delays(v),
             b"dsn" => dsn = Some(v),
             b"status" => {
@@ -431,6 +475,40 @@ mod tests {
         match parse_line(line) {
             Line::Postfix { event, .. } => action(&event),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn seconds_match_the_standard_parser() {
+        for s in [
+            "0",
+            "37",
+            "0.18",
+            "0.04",
+            "1.2",
+            "123456.789",
+            "0.1",
+            "0.30000",
+            "9.999999999",
+            "1e-05",
+            "1.2e3",
+            "12.",
+            ".5",
+            "",
+            "abc",
+            "1.2.3",
+            "99999999999999999999",
+            "123456789012345.6",
+        ] {
+            assert_eq!(
+                seconds(s.as_bytes()).map(f64::to_bits),
+                s.parse::<f64>().ok().map(f64::to_bits),
+                "{s:?}"
+            );
+        }
+        for n in 0..100_000u32 {
+            let s = format!("{}.{:03}", n / 1000, n % 1000);
+            assert_eq!(seconds(s.as_bytes()), s.parse().ok(), "{s}");
         }
     }
 

@@ -213,14 +213,20 @@ impl Message {
     }
 
     pub fn recipient_mut(&mut self, address: &[u8], orig_to: Option<&[u8]>) -> &mut Recipient {
+        let i = self.recipient_index(address, orig_to);
+        &mut self.recipients[i]
+    }
+
+    /// The index of a recipient, added when new.
+    pub fn recipient_index(&mut self, address: &[u8], orig_to: Option<&[u8]>) -> usize {
         let pos = self.recipients.iter().position(|r| {
             r.address.as_bytes() == address && r.orig_to.as_deref().map(str::as_bytes) == orig_to
         });
         match pos {
-            Some(p) => &mut self.recipients[p],
+            Some(p) => p,
             None => {
                 self.recipients.push(Recipient::new(address, orig_to));
-                self.recipients.last_mut().expect("just pushed")
+                self.recipients.len() - 1
             }
         }
     }
@@ -270,6 +276,16 @@ pub struct Timelines {
     pub admin: AdminActions,
     /// For each event (by index), the life it belongs to, if it names a queue ID.
     pub owner: Vec<Option<u32>>,
+    /// Every delivery line, in time order: (event, life, recipient index in that life).
+    pub deliveries: Vec<DeliveryRef>,
+}
+
+/// Where a delivery line (`to=… status=…`) was booked.
+#[derive(Clone, Copy, Debug)]
+pub struct DeliveryRef {
+    pub event: u32,
+    pub message: u32,
+    pub recipient: u32,
 }
 
 type Key = (u16, u16, QueueId);
@@ -522,7 +538,13 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
                 if d.status.is_probe() {
                     m.probe = true;
                 }
-                let r = m.recipient_mut(d.to, d.orig_to);
+                let ri = m.recipient_index(d.to, d.orig_to);
+                t.deliveries.push(DeliveryRef {
+                    event: ei as u32,
+                    message: i as u32,
+                    recipient: ri as u32,
+                });
+                let r = &mut m.recipients[ri];
                 r.attempts += 1;
                 if r.first_attempt_at.is_none() {
                     r.first_attempt_at = Some(e.time);
@@ -652,7 +674,9 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
         }
     }
 
+    crate::timing::stage("timelines: lives");
     resolve_hops(&mut t.messages, hops, &mut hosts);
+    crate::timing::stage("timelines: hops");
     propagate_outcomes(&mut t.messages);
     join_dumps(&mut t.messages, dumps);
     t

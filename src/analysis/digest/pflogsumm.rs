@@ -19,7 +19,9 @@
 //! `status=expired` counts nowhere, and milter rejects count only when cleanup logs them.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use serde::Serialize;
 
