@@ -546,14 +546,14 @@ pub fn analyse(
     }
 
     // 3. Runs per (domain, class).
-    let mut open_runs: HashMap<(String, Class), Run> = HashMap::default();
+    let mut open_runs: HashMap<(&str, Class), Run> = HashMap::default();
     let mut runs: Vec<Run> = Vec::new();
     for (i, at) in a.iter().enumerate() {
         let Some(class) = at.class else { continue };
         if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
             continue;
         }
-        let key = (at.domain.to_string(), class);
+        let key = (&*at.domain, class);
         let close = match open_runs.get(&key) {
             Some(r) => at.at.micros - a[*r.attempts.last().unwrap_or(&i)].at.micros > q,
             None => false,

@@ -232,8 +232,9 @@ pub struct Destinations {
 }
 
 pub fn destinations(a: &[Attempt], top: usize) -> Destinations {
-    let mut doms: BTreeMap<&str, DestinationRow> = BTreeMap::new();
-    let mut relays: BTreeMap<&str, DestinationRow> = BTreeMap::new();
+    // Sorted by count and name below, so the map's order does not matter.
+    let mut doms: HashMap<&str, DestinationRow> = HashMap::default();
+    let mut relays: HashMap<&str, DestinationRow> = HashMap::default();
     for at in a {
         let bump = |r: &mut DestinationRow| match at.status {
             Status::Sent => r.sent += 1,
@@ -246,7 +247,7 @@ pub fn destinations(a: &[Attempt], top: usize) -> Destinations {
             bump(relays.entry(r).or_default());
         }
     }
-    let finish = |m: BTreeMap<&str, DestinationRow>| {
+    let finish = |m: HashMap<&str, DestinationRow>| {
         let mut v: Vec<DestinationRow> = m
             .into_iter()
             .map(|(k, mut r)| {
@@ -357,8 +358,12 @@ pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
         .map(|w| w[1].time.micros - w[0].time.micros)
         .filter(|x| *x > 0)
         .collect();
-    d.sort_unstable();
-    let median = d.get(d.len() / 2).copied().unwrap_or(0);
+    let mid = d.len() / 2;
+    let median = if d.is_empty() {
+        0
+    } else {
+        *d.select_nth_unstable(mid).1
+    };
     let min = (1800 * 1_000_000i64).max(median.saturating_mul(200));
     let mut out: Vec<Gap> = events
         .windows(2)

@@ -422,9 +422,22 @@ pub fn build(
     let logs = || inputs.iter().filter(|i| i.kind == "maillog");
     let start = logs().filter_map(|i| i.first_at).min_by_key(|t| t.micros);
     let end = logs().filter_map(|i| i.last_at).max_by_key(|t| t.micros);
+    // Few hosts, long runs of one: count runs, then sum them by name.
     let mut host_counts: BTreeMap<&[u8], u64> = BTreeMap::new();
+    let mut run: Option<(&[u8], u64)> = None;
     for e in &parsed.events {
-        *host_counts.entry(e.host).or_insert(0) += 1;
+        match &mut run {
+            Some((h, n)) if *h == e.host => *n += 1,
+            _ => {
+                if let Some((h, n)) = run.take() {
+                    *host_counts.entry(h).or_insert(0) += n;
+                }
+                run = Some((e.host, 1));
+            }
+        }
+    }
+    if let Some((h, n)) = run {
+        *host_counts.entry(h).or_insert(0) += n;
     }
     let totals = Totals {
         mail: timelines.totals(),

@@ -328,24 +328,88 @@ struct PendingHop {
 const HOP_WINDOW: i64 = 30 * 1_000_000;
 
 /// Build every timeline from time-ordered events.
+///
+/// What each line means ([`action::action`]) is read on another core a block ahead of the
+/// books being kept, so both cores work; the result does not depend on the thread count.
 pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
-    let mut t = Timelines {
-        owner: vec![None; events.len()],
-        ..Default::default()
+    use rayon::prelude::*;
+    const BLOCK: usize = 1 << 14;
+    let read = |lo: usize| -> Vec<Action<'_>> {
+        let hi = (lo + BLOCK).min(events.len());
+        events[lo..hi].par_iter().map(action::action).collect()
     };
-    let mut hosts = Interner { names: Vec::new() };
-    let mut insts = Interner { names: Vec::new() };
-    let mut open: HashMap<Key, usize> = HashMap::default();
+    let mut b = Builder::new(events.len());
+    let mut next = read(0);
+    let mut lo = 0;
+    while lo < events.len() {
+        let cur = std::mem::take(&mut next);
+        let ahead = lo + BLOCK;
+        let ((), n) = rayon::join(
+            || {
+                for (j, act) in cur.into_iter().enumerate() {
+                    b.feed(lo + j, &events[lo + j], act);
+                }
+            },
+            || {
+                if ahead < events.len() {
+                    read(ahead)
+                } else {
+                    Vec::new()
+                }
+            },
+        );
+        next = n;
+        lo = ahead;
+    }
+    b.finish(dumps)
+}
+
+/// The books kept while the events go by: the lives open and closed per key, and what links
+/// them.
+pub struct Builder<'a> {
+    t: Timelines,
+    hosts: Interner<'a>,
+    insts: Interner<'a>,
+    open: HashMap<Key, usize>,
     // The last closed life per key, with its close time, to catch lines logged just after
     // `removed` within the same second.
-    let mut closed: HashMap<Key, (usize, i64)> = HashMap::default();
-    let mut lives: HashMap<Key, u32> = HashMap::default();
+    closed: HashMap<Key, (usize, i64)>,
+    lives: HashMap<Key, u32>,
     // Inbound TLS per smtpd process, for the next `client=` of that process.
-    let mut smtpd_tls: HashMap<(u16, u32), &[u8]> = HashMap::default();
-    let mut hops: Vec<PendingHop> = Vec::new();
+    smtpd_tls: HashMap<(u16, u32), &'a [u8]>,
+    hops: Vec<PendingHop>,
+}
 
-    for (ei, e) in events.iter().enumerate() {
-        let act = action::action(e);
+impl<'a> Builder<'a> {
+    /// A builder for `events` events (their owners are recorded by index).
+    pub fn new(events: usize) -> Builder<'a> {
+        Builder {
+            t: Timelines {
+                owner: vec![None; events],
+                ..Default::default()
+            },
+            hosts: Interner { names: Vec::new() },
+            insts: Interner { names: Vec::new() },
+            open: HashMap::default(),
+            closed: HashMap::default(),
+            lives: HashMap::default(),
+            smtpd_tls: HashMap::default(),
+            hops: Vec::new(),
+        }
+    }
+
+    /// Book event number `ei`, whose meaning is `act`.
+    pub fn feed(&mut self, ei: usize, e: &Event<'a>, act: Action<'a>) {
+        let Builder {
+            t,
+            hosts,
+            insts,
+            open,
+            closed,
+            lives,
+            smtpd_tls,
+            hops,
+        } = self;
         let h = hosts.id(e.host);
         let Some(qid) = e.queue.id() else {
             match act {
@@ -370,7 +434,7 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
             if e.queue == QueueRef::NoQueue {
                 // NOQUEUE events belong to their client session, not to a message.
             }
-            continue;
+            return;
         };
         let key: Key = (h, insts.id(e.instance), qid);
         let starts_life = matches!(act, Action::Client { .. } | Action::Pickup { .. });
@@ -462,8 +526,8 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
                 if let Some(parent) = orig_queue_id {
                     link_parent(
                         &mut t.messages,
-                        &open,
-                        &closed,
+                        open,
+                        closed,
                         (h, key.1, parent),
                         i,
                         LinkKind::Xforward,
@@ -499,7 +563,7 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
                                 });
                             }
                         }
-                        link_parent(&mut t.messages, &open, &closed, okey, i, LinkKind::Requeue);
+                        link_parent(&mut t.messages, open, closed, okey, i, LinkKind::Requeue);
                     }
                 }
             }
@@ -674,12 +738,21 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
         }
     }
 
-    crate::timing::stage("timelines: lives");
-    resolve_hops(&mut t.messages, hops, &mut hosts);
-    crate::timing::stage("timelines: hops");
-    propagate_outcomes(&mut t.messages);
-    join_dumps(&mut t.messages, dumps);
-    t
+    /// Link the hops, settle the outcomes and join the queue dumps.
+    pub fn finish(self, dumps: &[Dump]) -> Timelines {
+        let Builder {
+            mut t,
+            mut hosts,
+            hops,
+            ..
+        } = self;
+        crate::timing::stage("timelines: lives");
+        resolve_hops(&mut t.messages, hops, &mut hosts);
+        crate::timing::stage("timelines: hops");
+        propagate_outcomes(&mut t.messages);
+        join_dumps(&mut t.messages, dumps);
+        t
+    }
 }
 
 fn reject_record(e: &Event<'_>, r: &action::Reject<'_>, ei: usize) -> RejectRecord {
