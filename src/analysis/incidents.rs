@@ -432,18 +432,21 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
     // that had one before), bucketed by a quarter of the quiet gap.
     let bucket = (quiet_gap / 4).max(1_000_000);
     let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
-    for m in &t.messages {
-        let mut seen = 0;
-        for &ei in &m.events {
-            let e = &events[ei as usize];
-            if e.daemon == crate::parse::Daemon::Qmgr
-                && e.text.starts_with(b"from=")
-                && e.text.ends_with(b"(queue active)")
-            {
-                seen += 1;
-                if seen > 1 {
-                    *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
-                }
+    // In event order (a message's events are in that order too), reading the event list
+    // once from start to end rather than message by message across it.
+    let mut seen = vec![0u32; t.messages.len()];
+    for (ei, e) in events.iter().enumerate() {
+        if e.daemon == crate::parse::Daemon::Qmgr
+            && e.text.starts_with(b"from=")
+            && e.text.ends_with(b"(queue active)")
+        {
+            let Some(mi) = t.owner.get(ei).copied().flatten() else {
+                continue;
+            };
+            let n = &mut seen[mi as usize];
+            *n += 1;
+            if *n > 1 {
+                *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
             }
         }
     }
@@ -601,11 +604,11 @@ pub fn analyse(
                         a[*o.attempts.last().unwrap_or(&0)].at.micros,
                     );
                     let overlap = rs <= oe + q && os <= re + q;
-                    let shares = o.attempts.iter().any(|&i| {
-                        a[i].relay.as_deref().is_some_and(|x| relays.contains(x))
-                            || a[i].signature.is_some_and(|s| sigs.contains(&s))
-                    });
-                    overlap && shares
+                    overlap
+                        && o.attempts.iter().any(|&i| {
+                            a[i].relay.as_deref().is_some_and(|x| relays.contains(x))
+                                || a[i].signature.is_some_and(|s| sigs.contains(&s))
+                        })
                 })
         });
         match target {

@@ -239,8 +239,8 @@ pub struct RecipientReport {
 impl MessageReport {
     pub fn new(m: &Message) -> MessageReport {
         MessageReport {
-            host: m.host.clone(),
-            instance: m.instance.clone(),
+            host: m.host.to_string(),
+            instance: m.instance.to_string(),
             queue_id: m.queue_id,
             life: m.life,
             message_id: m.message_id.clone(),
@@ -256,7 +256,7 @@ impl MessageReport {
             parent_link: m.parent.map(|l| l.kind),
             children: m.children.iter().map(|l| l.queue_id).collect(),
             notifications: m.notifications.iter().map(|n| n.1).collect(),
-            in_queue_dump: m.in_dump.clone(),
+            in_queue_dump: m.in_dump.as_deref().cloned(),
             recipients: m
                 .recipients
                 .iter()
@@ -267,8 +267,8 @@ impl MessageReport {
                     attempts: r.attempts,
                     first_attempt_at: r.first_attempt_at,
                     last_attempt_at: r.last_attempt_at,
-                    relay: r.relay.clone(),
-                    dsn: r.dsn.clone(),
+                    relay: r.relay.as_deref().map(str::to_string),
+                    dsn: r.dsn.as_deref().map(str::to_string),
                     reason: r.reason.clone(),
                     handed_to: r.handed_to_queue_id,
                 })

@@ -13,6 +13,8 @@
 
 pub mod action;
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
@@ -106,8 +108,9 @@ pub struct Recipient {
     pub deferrals: u32,
     pub first_attempt_at: Option<Stamp>,
     pub last_attempt_at: Option<Stamp>,
-    pub relay: Option<String>,
-    pub dsn: Option<String>,
+    /// Shared between recipients: relays and DSN codes repeat.
+    pub relay: Option<Arc<str>>,
+    pub dsn: Option<Arc<str>>,
     pub status: Option<Status>,
     pub reason: Option<String>,
     /// Delay of the last attempt, and its `delays=a/b/c/d`.
@@ -158,8 +161,9 @@ pub struct Link {
 /// One life of one queue file.
 #[derive(Clone, Debug, Serialize)]
 pub struct Message {
-    pub host: String,
-    pub instance: String,
+    /// Shared by every life of the host (one allocation per name, not per message).
+    pub host: Arc<str>,
+    pub instance: Arc<str>,
     pub queue_id: QueueId,
     /// 0 for the first life of this ID on this host/instance, 1 for the next …
     pub life: u32,
@@ -192,7 +196,7 @@ pub struct Message {
     /// Rejects logged with this queue ID (mid-session RCPT rejects, cleanup checks).
     pub rejects: u32,
     /// When still queued at the end: the newest dump that lists it, and what it says.
-    pub in_dump: Option<DumpEntry>,
+    pub in_dump: Option<Box<DumpEntry>>,
     /// The indices of its events in the ingest's event list.
     #[serde(skip)]
     pub events: Vec<u32>,
@@ -225,8 +229,14 @@ impl Message {
         match pos {
             Some(p) => p,
             None => {
+                // Most messages have one recipient: grow one at a time up to four, not to
+                // the four a first push reserves (a quarter of the timelines' memory).
+                let n = self.recipients.len();
+                if n == self.recipients.capacity() {
+                    self.recipients.reserve_exact(if n < 4 { 1 } else { n });
+                }
                 self.recipients.push(Recipient::new(address, orig_to));
-                self.recipients.len() - 1
+                n
             }
         }
     }
@@ -292,15 +302,38 @@ type Key = (u16, u16, QueueId);
 
 struct Interner<'a> {
     names: Vec<&'a [u8]>,
+    shared: Vec<Arc<str>>,
+    /// The last name looked up: lines come in long runs of one host.
+    last: usize,
 }
 
 impl<'a> Interner<'a> {
-    fn id(&mut self, n: &'a [u8]) -> u16 {
-        if let Some(p) = self.names.iter().position(|x| *x == n) {
-            return p as u16;
+    fn new() -> Interner<'a> {
+        Interner {
+            names: Vec::new(),
+            shared: Vec::new(),
+            last: 0,
         }
-        self.names.push(n);
-        (self.names.len() - 1) as u16
+    }
+
+    fn id(&mut self, n: &'a [u8]) -> u16 {
+        if self.names.get(self.last) == Some(&n) {
+            return self.last as u16;
+        }
+        let p = match self.names.iter().position(|x| *x == n) {
+            Some(p) => p,
+            None => {
+                self.names.push(n);
+                self.shared.push(Arc::from(lossy(n)));
+                self.names.len() - 1
+            }
+        };
+        self.last = p;
+        p as u16
+    }
+
+    fn name(&self, id: u16) -> Arc<str> {
+        self.shared[id as usize].clone()
     }
 }
 
@@ -311,6 +344,26 @@ fn lossy(b: &[u8]) -> String {
 fn set_text(slot: &mut Option<String>, b: Option<&[u8]>) {
     if slot.as_deref().map(str::as_bytes) != b {
         *slot = b.map(lossy);
+    }
+}
+
+/// One `Arc<str>` per distinct short text (relays, DSN codes).
+#[derive(Default)]
+struct Pool(HashMap<Vec<u8>, Arc<str>>);
+
+impl Pool {
+    fn set(&mut self, slot: &mut Option<Arc<str>>, b: Option<&[u8]>) {
+        if slot.as_deref().map(str::as_bytes) == b {
+            return;
+        }
+        *slot = b.map(|b| match self.0.get(b) {
+            Some(a) => a.clone(),
+            None => {
+                let a: Arc<str> = Arc::from(lossy(b));
+                self.0.insert(b.to_vec(), a.clone());
+                a
+            }
+        });
     }
 }
 
@@ -378,23 +431,29 @@ pub struct Builder<'a> {
     // Inbound TLS per smtpd process, for the next `client=` of that process.
     smtpd_tls: HashMap<(u16, u32), &'a [u8]>,
     hops: Vec<PendingHop>,
+    pool: Pool,
 }
 
 impl<'a> Builder<'a> {
     /// A builder for `events` events (their owners are recorded by index).
     pub fn new(events: usize) -> Builder<'a> {
+        // Reserve by the event count (a life takes ten-odd lines; a fifth are deliveries) so
+        // the big vectors are not copied as they grow; pages never touched cost nothing.
         Builder {
             t: Timelines {
                 owner: vec![None; events],
+                messages: Vec::with_capacity(events / 8),
+                deliveries: Vec::with_capacity(events / 4),
                 ..Default::default()
             },
-            hosts: Interner { names: Vec::new() },
-            insts: Interner { names: Vec::new() },
+            hosts: Interner::new(),
+            insts: Interner::new(),
             open: HashMap::default(),
             closed: HashMap::default(),
             lives: HashMap::default(),
             smtpd_tls: HashMap::default(),
             hops: Vec::new(),
+            pool: Pool::default(),
         }
     }
 
@@ -409,6 +468,7 @@ impl<'a> Builder<'a> {
             lives,
             smtpd_tls,
             hops,
+            pool,
         } = self;
         let h = hosts.id(e.host);
         let Some(qid) = e.queue.id() else {
@@ -465,8 +525,8 @@ impl<'a> Builder<'a> {
             None => {
                 let life = lives.entry(key).or_insert(0);
                 let m = Message {
-                    host: lossy(e.host),
-                    instance: lossy(e.instance),
+                    host: hosts.name(h),
+                    instance: insts.name(key.1),
                     queue_id: qid,
                     life: *life,
                     arrival: Arrival::Unknown,
@@ -615,8 +675,8 @@ impl<'a> Builder<'a> {
                 }
                 r.last_attempt_at = Some(e.time);
                 // Retries repeat the same texts: allocate only when they change.
-                set_text(&mut r.relay, Some(d.relay));
-                set_text(&mut r.dsn, d.dsn);
+                pool.set(&mut r.relay, Some(d.relay));
+                pool.set(&mut r.dsn, d.dsn);
                 r.status = Some(d.status);
                 set_text(&mut r.reason, Some(d.reason));
                 r.delay = d.delay;
@@ -807,10 +867,7 @@ fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Int
     }
     let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = HashMap::default();
     for (i, m) in messages.iter().enumerate() {
-        by_id
-            .entry((m.host.as_str(), m.queue_id))
-            .or_default()
-            .push(i);
+        by_id.entry((&*m.host, m.queue_id)).or_default().push(i);
     }
     let mut links: Vec<(usize, usize, usize, LinkKind)> = Vec::new();
     for h in hops {
@@ -927,11 +984,11 @@ fn join_dumps(messages: &mut [Message], dumps: &[Dump]) {
     for m in messages.iter_mut().filter(|m| m.end == End::Open) {
         if let Some(&(di, mi)) = newest.get(&m.queue_id) {
             let q = &dumps[di].messages[mi];
-            m.in_dump = Some(DumpEntry {
+            m.in_dump = Some(Box::new(DumpEntry {
                 dump: dumps[di].path.clone(),
                 queue_name: q.queue_name.clone(),
                 reason: q.recipients.iter().find_map(|r| r.reason.clone()),
-            });
+            }));
         }
     }
 }
