@@ -649,6 +649,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         })
         .collect();
 
+    crate::timing::stage("ingest: parsed");
     // Inputs given twice: count their lines, parse nothing.
     for (i, li) in loaded.inputs.iter().enumerate() {
         if li.duplicate_of.is_some() {
@@ -774,6 +775,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         stats[*i].year = Some(evidence);
     }
 
+    crate::timing::stage("ingest: years");
     // Per-input stats, first/last times.
     for (i, out, _, _) in &mut outs {
         let s = &mut stats[*i];
@@ -844,6 +846,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         per_input.push(std::mem::take(&mut out.events));
         unparsed.append(&mut out.unparsed);
     }
+    crate::timing::stage("ingest: overlaps");
     let events = merge_by_time(per_input);
     unparsed.sort_by_key(|(l, _)| *l);
 
