@@ -41,7 +41,8 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let opts = super::ingest_options(&args.input)?;
     let format = format_of(args)?;
     let mut out = super::open_output(args.output.as_deref())?;
-    let mut err = std::io::stderr().lock();
+    // Not locked for the whole run: the spinner's thread writes to stderr too.
+    let mut err = std::io::stderr();
     let (paths, any_unreadable) = super::discover_inputs(&args.input, quiet, &mut err)?;
 
     let progress = progress_bar(&paths);
@@ -52,12 +53,17 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     let parsed = ingest::parse(&loaded, &opts);
     crate::timing::stage("parse");
-    if let Some(p) = progress {
-        p.finish_and_clear();
-    }
+    let stage = |msg: &'static str| {
+        if let Some(p) = &progress {
+            p.set_message(msg);
+        }
+    };
 
     let usable = parsed.events.len() + parsed.dumps.len();
-    let outcome = super::summarise_warnings(&loaded, &parsed, quiet, &mut err);
+    let outcome = match &progress {
+        Some(p) => p.suspend(|| super::summarise_warnings(&loaded, &parsed, quiet, &mut err)),
+        None => super::summarise_warnings(&loaded, &parsed, quiet, &mut err),
+    };
     if usable == 0 {
         let looked: Vec<String> = loaded
             .inputs
@@ -71,11 +77,14 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         );
     }
 
+    stage("rebuilding message timelines");
     let timelines = timeline::build(&parsed.events, &parsed.dumps);
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
+    stage("classifying delivery attempts");
     let attempts = crate::analysis::incidents::attempts(&parsed.events, &timelines);
     crate::timing::stage("attempts");
+    stage("finding incidents");
     let analysis = crate::analysis::incidents::analyse(
         &parsed.events,
         &timelines,
@@ -101,6 +110,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         args.messages,
     );
     crate::timing::stage("report model");
+    stage("rendering");
     let mut value = serde_json::to_value(&report)?;
     if let Some(mode) = args.redact {
         let r = report::redact::Redactor::new(
@@ -137,6 +147,9 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
+    if let Some(p) = &progress {
+        p.finish_and_clear();
+    }
     crate::timing::stage("rendered");
     // Freeing millions of small allocations one by one takes longer than the exit that
     // frees them at once.
@@ -148,11 +161,14 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     })
 }
 
-/// A spinner on stderr when it is a terminal and the input is large enough to take a moment.
+/// A spinner on stderr when it is a terminal and the input is large enough to take a moment
+/// (any size with `MAILSLEUTH_PROGRESS=1`). It ticks on its own thread and names the stage;
+/// nothing is done per line for it.
 fn progress_bar(paths: &[crate::input::InputPath]) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
+    let forced = std::env::var_os("MAILSLEUTH_PROGRESS").is_some_and(|v| v == "1");
     let bytes: u64 = paths
         .iter()
         .filter_map(|p| match p {
@@ -160,7 +176,7 @@ fn progress_bar(paths: &[crate::input::InputPath]) -> Option<indicatif::Progress
             crate::input::InputPath::Stdin => None,
         })
         .sum();
-    if bytes < 64 * 1024 * 1024 {
+    if bytes < 64 * 1024 * 1024 && !forced {
         return None;
     }
     let pb = indicatif::ProgressBar::new_spinner();
