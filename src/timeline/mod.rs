@@ -865,17 +865,23 @@ fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Int
     if hops.is_empty() {
         return;
     }
-    let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = HashMap::default();
+    // Only the lives a hop names can be its child: index those, not every life.
+    let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = hops
+        .iter()
+        .map(|h| ((&*hosts.shared[h.host as usize], h.child_id), Vec::new()))
+        .collect();
     for (i, m) in messages.iter().enumerate() {
-        by_id.entry((&*m.host, m.queue_id)).or_default().push(i);
+        if let Some(v) = by_id.get_mut(&(&*m.host, m.queue_id)) {
+            v.push(i);
+        }
     }
     let mut links: Vec<(usize, usize, usize, LinkKind)> = Vec::new();
-    for h in hops {
-        let host = String::from_utf8_lossy(hosts.names[h.host as usize]).into_owned();
-        let Some(cands) = by_id.get(&(host.as_str(), h.child_id)) else {
+    for h in &hops {
+        let host = &*hosts.shared[h.host as usize];
+        let Some(cands) = by_id.get(&(host, h.child_id)) else {
             continue;
         };
-        let parent_mid = messages[h.parent].message_id.clone();
+        let parent_mid = &messages[h.parent].message_id;
         let best = cands
             .iter()
             .copied()
@@ -884,7 +890,7 @@ fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Int
                 let m = &messages[c];
                 let start = m.received_at.unwrap_or(m.first_at).micros;
                 (start - h.at).abs() <= HOP_WINDOW
-                    && match (&parent_mid, &m.message_id) {
+                    && match (parent_mid, &m.message_id) {
                         (Some(a), Some(b)) => a == b,
                         _ => true,
                     }
