@@ -65,6 +65,9 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         None => super::summarise_warnings(&loaded, &parsed, quiet, &mut err),
     };
     if usable == 0 {
+        if let Some(p) = &progress {
+            p.finish_and_clear();
+        }
         let looked: Vec<String> = loaded
             .inputs
             .iter()
