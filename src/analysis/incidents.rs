@@ -128,6 +128,8 @@ type ReasonKey<'a> = (&'a [u8], &'a [u8]);
 /// A delivery line read for [`attempts`]: the parts it keeps, borrowed from the event.
 struct Read<'a> {
     at: usize,
+    /// The event's time, copied here so booking in order does not touch the event again.
+    time: Stamp,
     status: Status,
     dsn: &'a [u8],
     reason: &'a [u8],
@@ -158,7 +160,8 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
         if m.probe {
             return None;
         }
-        let Action::Delivery(d) = action::action(&events[dr.event as usize]) else {
+        let e = &events[dr.event as usize];
+        let Action::Delivery(d) = action::action(e) else {
             return None;
         };
         if d.status.is_probe() || d.status == Status::Other {
@@ -174,6 +177,7 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
         }
         Some(Read {
             at,
+            time: e.time,
             status: d.status,
             dsn: d.dsn.unwrap_or_default(),
             reason: d.reason,
@@ -207,7 +211,6 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
             fresh.into_iter().zip(classified).collect();
         for r in window {
             let dr = &t.deliveries[r.at];
-            let e = &events[dr.event as usize];
             let (class, signature) = if failed(r.status) {
                 let key = (r.dsn, r.reason);
                 let (class, idx) = match seen.get(&key) {
@@ -221,9 +224,12 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
                                 class,
                                 signature: sig,
                                 count: 0,
-                                first_at: e.time,
-                                last_at: e.time,
-                                sample_line: String::from_utf8_lossy(e.line).into_owned(),
+                                first_at: r.time,
+                                last_at: r.time,
+                                sample_line: String::from_utf8_lossy(
+                                    events[dr.event as usize].line,
+                                )
+                                .into_owned(),
                             });
                         }
                         seen.insert(key, (class, idx));
@@ -232,13 +238,13 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
                 };
                 let s = &mut sigs[idx];
                 s.count += 1;
-                s.last_at = e.time;
+                s.last_at = r.time;
                 (Some(class), Some(idx))
             } else {
                 (None, None)
             };
             out.push(Attempt {
-                at: e.time,
+                at: r.time,
                 domain: domains.get(r.domain, true),
                 relay: r.relay.map(|x| relays.get(x, false)),
                 rcpt: dr.recipient,
