@@ -145,8 +145,14 @@ struct Read<'a> {
 /// at a time; the signature table and the attempts are then filled in time order, so the
 /// result is the same for any number of threads.
 pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
+    attempts_in_windows(events, t, 1 << 16)
+}
+
+/// [`attempts`] with the window size given (public so tests can show that the window size
+/// and the thread count do not change the result).
+pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -> Attempts {
     use rayon::prelude::*;
-    const WINDOW: usize = 1 << 16;
+    let window_len = window.max(1);
     let mut out = Vec::with_capacity(t.deliveries.len());
     let mut sig_index: HashMap<(Class, String), usize> = HashMap::default();
     let mut sigs: Vec<SignatureCount> = Vec::new();
@@ -188,8 +194,8 @@ pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
         })
     };
     let failed = |s: Status| matches!(s, Status::Deferred | Status::Bounced | Status::SoftBounce);
-    for lo in (0..t.deliveries.len()).step_by(WINDOW) {
-        let hi = (lo + WINDOW).min(t.deliveries.len());
+    for lo in (0..t.deliveries.len()).step_by(window_len) {
+        let hi = (lo + window_len).min(t.deliveries.len());
         let window: Vec<Read<'_>> = (lo..hi).into_par_iter().filter_map(read).collect();
         // The reasons not seen before, in order of first appearance, classified in parallel.
         let mut fresh: Vec<ReasonKey<'_>> = Vec::new();

@@ -385,10 +385,16 @@ const HOP_WINDOW: i64 = 30 * 1_000_000;
 /// What each line means ([`action::action`]) is read on another core a block ahead of the
 /// books being kept, so both cores work; the result does not depend on the thread count.
 pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
+    build_in_blocks(events, dumps, 1 << 14)
+}
+
+/// [`build`] with the read-ahead block size given (public so tests can show that the block
+/// size and the thread count do not change the result).
+pub fn build_in_blocks(events: &[Event<'_>], dumps: &[Dump], block: usize) -> Timelines {
     use rayon::prelude::*;
-    const BLOCK: usize = 1 << 14;
+    let block = block.max(1);
     let read = |lo: usize| -> Vec<Action<'_>> {
-        let hi = (lo + BLOCK).min(events.len());
+        let hi = (lo + block).min(events.len());
         events[lo..hi].par_iter().map(action::action).collect()
     };
     let mut b = Builder::new(events.len());
@@ -396,7 +402,7 @@ pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
     let mut lo = 0;
     while lo < events.len() {
         let cur = std::mem::take(&mut next);
-        let ahead = lo + BLOCK;
+        let ahead = lo + block;
         let ((), n) = rayon::join(
             || {
                 for (j, act) in cur.into_iter().enumerate() {
@@ -457,8 +463,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Book event number `ei`, whose meaning is `act`.
+    /// Book event number `ei`, whose meaning is `act`. Events come in time order; the owner
+    /// list grows as needed when more events come than [`Builder::new`] was told.
     pub fn feed(&mut self, ei: usize, e: &Event<'a>, act: Action<'a>) {
+        if ei >= self.t.owner.len() {
+            self.t.owner.resize(ei + 1, None);
+        }
         let Builder {
             t,
             hosts,
