@@ -83,23 +83,16 @@ pub fn gunzip(compressed: &[u8]) -> Decoded {
         },
     ));
     let mut broken = None;
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match dec.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let consumed = dec.get_ref().get_ref().pos as u64;
-                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "unexpected end of file (truncated gzip)".to_string()
-                } else {
-                    e.to_string()
-                };
-                broken = Some((consumed, data.len() as u64, reason));
-                break;
-            }
-        }
+    // Decoded straight into `data` (no bounce buffer); on an error `read_to_end` keeps every
+    // byte decoded before it.
+    if let Err(e) = dec.read_to_end(&mut data) {
+        let consumed = dec.get_ref().get_ref().pos as u64;
+        let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            "unexpected end of file (truncated gzip)".to_string()
+        } else {
+            e.to_string()
+        };
+        broken = Some((consumed, data.len() as u64, reason));
     }
     let header_mtime = dec.header().map(|h| h.mtime()).filter(|&m| m != 0);
     Decoded {
