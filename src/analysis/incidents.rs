@@ -404,9 +404,27 @@ pub struct Analysis {
 /// Admin actions and restarts from the events; retry bursts from the timelines.
 pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marker> {
     let mut out = Vec::new();
-    for e in events {
+    // Retry bursts: re-entries into the active queue (a `queue active` line for a message
+    // that had one before), bucketed by a quarter of the quiet gap. Counted in the same pass
+    // over the events (a message's events are in event order too).
+    let bucket = (quiet_gap / 4).max(1_000_000);
+    let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
+    let mut seen = vec![0u32; t.messages.len()];
+    for (ei, e) in events.iter().enumerate() {
         let text = e.text;
         match e.daemon {
+            crate::parse::Daemon::Qmgr
+                if text.starts_with(b"from=") && text.ends_with(b"(queue active)") =>
+            {
+                let Some(mi) = t.owner.get(ei).copied().flatten() else {
+                    continue;
+                };
+                let n = &mut seen[mi as usize];
+                *n += 1;
+                if *n > 1 {
+                    *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
+                }
+            }
             crate::parse::Daemon::Master => {
                 if text.starts_with(b"reload") {
                     out.push(Marker {
@@ -438,28 +456,6 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
                 }
             }
             _ => {}
-        }
-    }
-    // Retry bursts: re-entries into the active queue (a `queue active` line for a message
-    // that had one before), bucketed by a quarter of the quiet gap.
-    let bucket = (quiet_gap / 4).max(1_000_000);
-    let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
-    // In event order (a message's events are in that order too), reading the event list
-    // once from start to end rather than message by message across it.
-    let mut seen = vec![0u32; t.messages.len()];
-    for (ei, e) in events.iter().enumerate() {
-        if e.daemon == crate::parse::Daemon::Qmgr
-            && e.text.starts_with(b"from=")
-            && e.text.ends_with(b"(queue active)")
-        {
-            let Some(mi) = t.owner.get(ei).copied().flatten() else {
-                continue;
-            };
-            let n = &mut seen[mi as usize];
-            *n += 1;
-            if *n > 1 {
-                *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
-            }
         }
     }
     if !retries.is_empty() {
@@ -548,7 +544,9 @@ pub fn analyse(
     let signatures = &att.signatures;
     let q = quiet_gap_micros(a);
     let markers = markers(events, t, q);
+    crate::timing::stage("incidents: markers");
     let series = queue_series(t);
+    crate::timing::stage("incidents: queue series");
 
     // Successes per domain, in time order, for recovery.
     let mut successes: HashMap<&str, Vec<i64>> = HashMap::default();
@@ -560,6 +558,7 @@ pub fn analyse(
         }
     }
 
+    crate::timing::stage("incidents: successes");
     // 3. Runs per (domain, class).
     let mut open_runs: HashMap<(&str, Class), Run> = HashMap::default();
     let mut runs: Vec<Run> = Vec::new();
@@ -595,6 +594,7 @@ pub fn analyse(
     });
     runs.sort_by_key(|r| (a[r.attempts[0]].at.micros, r.domain.clone()));
 
+    crate::timing::stage("incidents: runs");
     // 4. Merge runs of one class that overlap and share a relay or a signature.
     let mut groups: Vec<Vec<Run>> = Vec::new();
     for r in runs {
@@ -629,6 +629,7 @@ pub fn analyse(
         }
     }
 
+    crate::timing::stage("incidents: grouped");
     let mut incidents = Vec::new();
     for (n, g) in groups.into_iter().enumerate() {
         let idx: Vec<usize> = {
@@ -643,15 +644,12 @@ pub fn analyse(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let relays: BTreeSet<String> = idx
-            .iter()
-            .filter_map(|&i| a[i].relay.as_deref().map(str::to_string))
-            .collect();
+        let relays: BTreeSet<&str> = idx.iter().filter_map(|&i| a[i].relay.as_deref()).collect();
         // `host[ip]` read from a reply text names the same relay as `host[ip]:port`.
         let relays: Vec<String> = relays
             .iter()
             .filter(|r| r.contains("]:") || !relays.iter().any(|o| o.starts_with(&format!("{r}:"))))
-            .cloned()
+            .map(|r| r.to_string())
             .collect();
         let start = a[idx[0]].at;
         let last = a[*idx.last().unwrap_or(&0)].at;
@@ -784,6 +782,7 @@ pub fn analyse(
         });
     }
 
+    crate::timing::stage("incidents: merged");
     // 5. Recipient problems: permanent per-recipient failures.
     let mut problems: BTreeMap<(Class, String, usize), (u64, usize)> = BTreeMap::new();
     for at in a {
