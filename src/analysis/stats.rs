@@ -353,11 +353,12 @@ pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
     if events.len() < 2 {
         return Vec::new();
     }
-    let mut d: Vec<i64> = events
+    // One pass over the events; the second reads the 8-byte intervals, not the events.
+    let all: Vec<i64> = events
         .windows(2)
         .map(|w| w[1].time.micros - w[0].time.micros)
-        .filter(|x| *x > 0)
         .collect();
+    let mut d: Vec<i64> = all.iter().copied().filter(|x| *x > 0).collect();
     let mid = d.len() / 2;
     let median = if d.is_empty() {
         0
@@ -365,13 +366,14 @@ pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
         *d.select_nth_unstable(mid).1
     };
     let min = (1800 * 1_000_000i64).max(median.saturating_mul(200));
-    let mut out: Vec<Gap> = events
-        .windows(2)
-        .filter(|w| w[1].time.micros - w[0].time.micros >= min)
-        .map(|w| Gap {
-            from: w[0].time,
-            to: w[1].time,
-            seconds: (w[1].time.micros - w[0].time.micros) / 1_000_000,
+    let mut out: Vec<Gap> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| **x >= min)
+        .map(|(i, x)| Gap {
+            from: events[i].time,
+            to: events[i + 1].time,
+            seconds: x / 1_000_000,
         })
         .collect();
     out.sort_by(|a, b| b.seconds.cmp(&a.seconds).then(a.from.cmp(&b.from)));

@@ -439,6 +439,7 @@ pub fn build(
     if let Some((h, n)) = run {
         *host_counts.entry(h).or_insert(0) += n;
     }
+    crate::timing::stage("report: inputs, hosts");
     let totals = Totals {
         mail: timelines.totals(),
         inputs: inputs.len(),
@@ -456,7 +457,9 @@ pub fn build(
         (Some(a), Some(b)) => Some((a, b)),
         _ => None,
     };
+    crate::timing::stage("report: totals");
     let traffic = stats::traffic(&attempts.attempts, timelines, span_pair);
+    crate::timing::stage("report: traffic");
     let offset = start.map_or(0, |s| s.offset_secs);
     let queue_from_log = thin(&analysis.queue_series, 600)
         .into_iter()
@@ -472,15 +475,23 @@ pub fn build(
         .collect();
     let summary = summary::summarise(&analysis, &totals.mail, start, end, queue.as_ref());
     let cited_messages = cite(loaded, parsed, timelines, &analysis);
+    crate::timing::stage("report: cited");
+    let delays = stats::delays(&attempts.attempts, 10);
+    crate::timing::stage("report: delays");
+    let destinations = stats::destinations(&attempts.attempts, 25);
+    crate::timing::stage("report: destinations");
+    let rejects = stats::rejects(timelines, 15);
+    let gaps = stats::gaps(&parsed.events, 10);
+    crate::timing::stage("report: rejects, gaps");
     Report {
         cited_messages,
         summary,
         traffic,
         queue_from_log,
-        delays: stats::delays(&attempts.attempts, 10),
-        destinations: stats::destinations(&attempts.attempts, 25),
-        rejects: stats::rejects(timelines, 15),
-        gaps: stats::gaps(&parsed.events, 10),
+        delays,
+        destinations,
+        rejects,
+        gaps,
         schema: SCHEMA,
         generator: Generator {
             name: env!("CARGO_PKG_NAME"),
