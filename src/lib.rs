@@ -18,6 +18,7 @@ pub mod diag;
 pub mod ingest;
 pub mod input;
 pub mod lines;
+pub mod names;
 pub mod parse;
 pub mod qdump;
 pub mod report;

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::classify::{self, Class};
+use crate::names::Names;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
 use crate::timeline::action::{self, Action, Status};
@@ -82,26 +83,6 @@ fn domain_bytes(addr: &[u8]) -> &[u8] {
     match memchr::memrchr(b'@', addr) {
         Some(p) => &addr[p + 1..],
         None => addr,
-    }
-}
-
-/// Shares one `Arc<str>` per distinct name, so attempts do not allocate.
-#[derive(Default)]
-struct Names(HashMap<Vec<u8>, Arc<str>>);
-
-impl Names {
-    fn get(&mut self, b: &[u8], lower: bool) -> Arc<str> {
-        if let Some(a) = self.0.get(b) {
-            return a.clone();
-        }
-        let s = String::from_utf8_lossy(b);
-        let a: Arc<str> = if lower {
-            s.to_ascii_lowercase().into()
-        } else {
-            s.into_owned().into()
-        };
-        self.0.insert(b.to_vec(), a.clone());
-        a
     }
 }
 

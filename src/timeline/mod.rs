@@ -19,6 +19,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
+use crate::names::Names;
 use crate::parse::{Event, QueueId, QueueRef};
 use crate::qdump::Dump;
 use crate::time::Stamp;
@@ -347,26 +348,6 @@ fn set_text(slot: &mut Option<String>, b: Option<&[u8]>) {
     }
 }
 
-/// One `Arc<str>` per distinct short text (relays, DSN codes).
-#[derive(Default)]
-struct Pool(HashMap<Vec<u8>, Arc<str>>);
-
-impl Pool {
-    fn set(&mut self, slot: &mut Option<Arc<str>>, b: Option<&[u8]>) {
-        if slot.as_deref().map(str::as_bytes) == b {
-            return;
-        }
-        *slot = b.map(|b| match self.0.get(b) {
-            Some(a) => a.clone(),
-            None => {
-                let a: Arc<str> = Arc::from(lossy(b));
-                self.0.insert(b.to_vec(), a.clone());
-                a
-            }
-        });
-    }
-}
-
 /// A candidate hop, resolved once every life is known.
 struct PendingHop {
     parent: usize,
@@ -437,7 +418,8 @@ pub struct Builder<'a> {
     // Inbound TLS per smtpd process, for the next `client=` of that process.
     smtpd_tls: HashMap<(u16, u32), &'a [u8]>,
     hops: Vec<PendingHop>,
-    pool: Pool,
+    /// Relays and DSN codes, shared between recipients.
+    names: Names,
 }
 
 impl<'a> Builder<'a> {
@@ -459,7 +441,7 @@ impl<'a> Builder<'a> {
             lives: HashMap::default(),
             smtpd_tls: HashMap::default(),
             hops: Vec::new(),
-            pool: Pool::default(),
+            names: Names::default(),
         }
     }
 
@@ -478,7 +460,7 @@ impl<'a> Builder<'a> {
             lives,
             smtpd_tls,
             hops,
-            pool,
+            names,
         } = self;
         let h = hosts.id(e.host);
         let Some(qid) = e.queue.id() else {
@@ -685,8 +667,8 @@ impl<'a> Builder<'a> {
                 }
                 r.last_attempt_at = Some(e.time);
                 // Retries repeat the same texts: allocate only when they change.
-                pool.set(&mut r.relay, Some(d.relay));
-                pool.set(&mut r.dsn, d.dsn);
+                names.set(&mut r.relay, Some(d.relay));
+                names.set(&mut r.dsn, d.dsn);
                 r.status = Some(d.status);
                 set_text(&mut r.reason, Some(d.reason));
                 r.delay = d.delay;
