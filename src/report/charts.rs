@@ -37,6 +37,42 @@ fn hhmm(start: Stamp, secs: i64) -> String {
 
 /// Every chart of the report, by key (`traffic`, `queue`, `delays`); charts without data
 /// are left out.
+/// What [`time_chart`] draws on.
+type TimeChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordi64, plotters::coord::types::RangedCoordu64>,
+>;
+
+/// A chart over time in the report's style: seconds since `start` across (labelled HH:MM),
+/// a count up to `ymax` and a tenth more, light horizontal grid lines, `y_desc` up the side.
+fn time_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    start: Stamp,
+    xmax: i64,
+    ymax: u64,
+    y_desc: &str,
+) -> Option<TimeChart<'a, 'b>> {
+    let mut chart = ChartBuilder::on(root)
+        .margin(10)
+        .x_label_area_size(28)
+        .y_label_area_size(48)
+        .build_cartesian_2d(0i64..xmax, 0u64..(ymax + ymax / 10 + 1))
+        .ok()?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(AXIS.mix(0.15))
+        .axis_style(AXIS)
+        .label_style(("sans-serif", 12).into_font().color(&AXIS))
+        .x_labels(8)
+        .x_label_formatter(&|x| hhmm(start, *x))
+        .y_desc(y_desc)
+        .draw()
+        .ok()?;
+    Some(chart)
+}
+
 pub fn all(r: &Report) -> Vec<(&'static str, String)> {
     [
         ("traffic", traffic(r)),
@@ -84,23 +120,8 @@ pub fn traffic(r: &Report) -> Option<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0i64..(n * step), 0u64..(ymax + ymax / 10 + 1))
-            .ok()?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(AXIS.mix(0.15))
-            .axis_style(AXIS)
-            .label_style(("sans-serif", 12).into_font().color(&AXIS))
-            .x_labels(8)
-            .x_label_formatter(&|x| hhmm(start, *x))
-            .y_desc(format!("per {}", super::summary::duration(step as f64)))
-            .draw()
-            .ok()?;
+        let y_desc = format!("per {}", super::summary::duration(step as f64));
+        let mut chart = time_chart(&root, start, n * step, ymax, &y_desc)?;
         for i in &r.analysis.incidents {
             let x0 = (i.start.micros - start.micros) / 1_000_000;
             let x1 =
@@ -197,23 +218,7 @@ pub fn queue(r: &Report) -> Option<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, 220)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(28)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0i64..xmax, 0u64..(ymax + ymax / 10 + 1))
-            .ok()?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .light_line_style(AXIS.mix(0.15))
-            .axis_style(AXIS)
-            .label_style(("sans-serif", 12).into_font().color(&AXIS))
-            .x_labels(8)
-            .x_label_formatter(&|x| hhmm(start, *x))
-            .y_desc("messages queued")
-            .draw()
-            .ok()?;
+        let mut chart = time_chart(&root, start, xmax, ymax, "messages queued")?;
         if !series.is_empty() {
             chart
                 .draw_series(LineSeries::new(
