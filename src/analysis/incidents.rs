@@ -178,24 +178,19 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
     for lo in (0..t.deliveries.len()).step_by(window_len) {
         let hi = (lo + window_len).min(t.deliveries.len());
         let window: Vec<Read<'_>> = (lo..hi).into_par_iter().filter_map(read).collect();
-        // The reasons not seen before, in order of first appearance, classified in parallel.
-        let mut fresh: Vec<ReasonKey<'_>> = Vec::new();
-        let mut fresh_set: rustc_hash::FxHashSet<ReasonKey<'_>> = Default::default();
+        // The reasons not seen before, classified in parallel; they take their signature
+        // numbers below, in time order.
+        let mut fresh: HashMap<ReasonKey<'_>, Option<(Class, String)>> = HashMap::default();
         for r in window.iter().filter(|r| failed(r.status)) {
             let key = (r.dsn, r.reason);
-            if !seen.contains_key(&key) && fresh_set.insert(key) {
-                fresh.push(key);
+            if !seen.contains_key(&key) {
+                fresh.insert(key, None);
             }
         }
-        let classified: Vec<(Class, String)> = fresh
-            .par_iter()
-            .map(|&(dsn, reason)| {
-                let dsn = (!dsn.is_empty()).then_some(dsn);
-                (classify::classify(dsn, reason), classify::signature(reason))
-            })
-            .collect();
-        let mut fresh_result: HashMap<ReasonKey<'_>, (Class, String)> =
-            fresh.into_iter().zip(classified).collect();
+        fresh.par_iter_mut().for_each(|(&(dsn, reason), v)| {
+            let dsn = (!dsn.is_empty()).then_some(dsn);
+            *v = Some((classify::classify(dsn, reason), classify::signature(reason)));
+        });
         for r in window {
             let dr = &t.deliveries[r.at];
             let (class, signature) = if failed(r.status) {
@@ -203,7 +198,7 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
                 let (class, idx) = match seen.get(&key) {
                     Some(&v) => v,
                     None => {
-                        let (class, sig) = fresh_result.remove(&key).expect("classified above");
+                        let (class, sig) = fresh.remove(&key).flatten().expect("classified above");
                         let n = sigs.len();
                         let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
                         if idx == n {
