@@ -169,37 +169,10 @@ fn number<T: std::str::FromStr>(b: Option<&[u8]>) -> Option<T> {
     std::str::from_utf8(b?).ok()?.parse().ok()
 }
 
-/// A `delay=` figure such as `37`, `0.18` or `1.2e-05`. Plain decimals with at most 15
-/// digits take the exact fast path (digits and a power of ten are both exact `f64`s, so one
-/// division is correctly rounded, as `str::parse` would be); anything else goes to `parse`.
+/// A `delay=` figure such as `37`, `0.18` or `1.2e-05`. (A hand-written decimal fast path
+/// measured no faster than the standard parser on the benchmark workload, so there is none.)
 fn seconds(b: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-    ];
-    let mut mantissa: u64 = 0;
-    let mut digits = 0usize;
-    let mut scale: Option<usize> = None;
-    for &c in b {
-        match c {
-            b'0'..=b'9' => {
-                digits += 1;
-                if digits > 15 {
-                    return number(Some(b));
-                }
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-                if let Some(k) = scale.as_mut() {
-                    *k += 1;
-                }
-            }
-            b'.' if scale.is_none() => scale = Some(0),
-            _ => return number(Some(b)),
-        }
-    }
-    let k = scale.unwrap_or(0);
-    if digits == 0 || b.last() == Some(&b'.') {
-        return number(Some(b));
-    }
-    Some(mantissa as f64 / POW10[k])
+    number(Some(b))
 }
 
 fn delays(b: &[u8]) -> Option<[f64; 4]> {
