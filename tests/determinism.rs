@@ -27,9 +27,9 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
     let parsed = ingest::parse(&loaded, &opts);
     assert!(parsed.events.len() > 1000, "the lab's combined history");
 
-    let run = |threads: usize, block: usize, window: usize| -> (String, String) {
+    let run = |threads: usize, block: usize, window: usize, fold: bool| -> (String, String) {
         pool(threads).install(|| {
-            let t = timeline::build_in_blocks(&parsed.events, &parsed.dumps, block);
+            let t = timeline::build_in_blocks(&parsed.events, &parsed.dumps, block, fold);
             let a = incidents::attempts_in_windows(&parsed.events, &t, window);
             (
                 format!(
@@ -40,21 +40,23 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
             )
         })
     };
-    let (timelines, attempts) = run(1, 1 << 14, 1 << 16);
-    assert!(
-        attempts.contains("Deferred"),
-        "the lab has deferrals to classify"
-    );
-    for (threads, block, window) in [(1, 1, 1), (2, 7, 5), (3, 64, 33), (2, 1 << 14, 1 << 16)] {
-        let (t, a) = run(threads, block, window);
+    for fold in [false, true] {
+        let (timelines, attempts) = run(1, 1 << 14, 1 << 16, fold);
         assert!(
-            t == timelines,
-            "timelines differ with {threads} threads, blocks of {block}"
+            attempts.contains("Deferred"),
+            "the lab has deferrals to classify"
         );
-        assert!(
-            a == attempts,
-            "attempts differ with {threads} threads, windows of {window}"
-        );
+        for (threads, block, window) in [(1, 1, 1), (2, 7, 5), (3, 64, 33), (2, 1 << 14, 1 << 16)] {
+            let (t, a) = run(threads, block, window, fold);
+            assert!(
+                t == timelines,
+                "timelines differ with {threads} threads, blocks of {block} (folding: {fold})"
+            );
+            assert!(
+                a == attempts,
+                "attempts differ with {threads} threads, windows of {window} (folding: {fold})"
+            );
+        }
     }
 }
 

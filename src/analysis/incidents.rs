@@ -28,7 +28,7 @@ use crate::names::Names;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
 use crate::timeline::action::{self, Action, Status};
-use crate::timeline::{Outcome, Timelines};
+use crate::timeline::{Outcome, Timelines, FOLDED};
 
 /// One delivery attempt of one recipient.
 #[derive(Clone, Debug)]
@@ -143,8 +143,9 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
     let mut relays = Names::default();
     let read = |at: usize| -> Option<Read<'_>> {
         let dr = &t.deliveries[at];
-        let m = &t.messages[dr.message as usize];
-        if m.probe {
+        // A folded life is no probe and handed nothing over.
+        let m = t.messages.get(dr.message as usize);
+        if m.is_some_and(|m| m.probe) {
             return None;
         }
         let e = &events[dr.event as usize];
@@ -156,7 +157,7 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
         }
         // A hand-off to a local filter or instance is not a delivery to the destination.
         if d.status == Status::Sent {
-            if let Some(q) = d.queued_as() {
+            if let (Some(q), Some(m)) = (d.queued_as(), m) {
                 if m.children.iter().any(|c| c.queue_id == q) {
                     return None;
                 }
@@ -251,7 +252,8 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
 pub fn quiet_gap_micros(a: &[Attempt]) -> i64 {
     let mut last: HashMap<(usize, u32), i64> = HashMap::default();
     let mut gaps = Vec::new();
-    for at in a {
+    // A folded life's recipients were attempted once each.
+    for at in a.iter().filter(|at| at.message != FOLDED as usize) {
         if let Some(prev) = last.insert((at.message, at.rcpt), at.at.micros) {
             gaps.push(at.at.micros - prev);
         }
@@ -305,6 +307,9 @@ pub struct Incident {
     pub deleted: u64,
     pub still_pending: u64,
     pub sample_queue_ids: Vec<QueueId>,
+    /// The lives (indices into the timelines) the sample queue IDs were taken from.
+    #[serde(skip)]
+    pub sample_messages: Vec<usize>,
     pub signature: String,
     pub signatures: Vec<String>,
     pub sample_line: String,
@@ -460,8 +465,9 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
 /// Messages in the queue over time, from the log: +1 at arrival, −1 at removal; messages
 /// whose arrival is not in the log count from the start.
 pub fn queue_series(t: &Timelines) -> Vec<(i64, i64)> {
-    let mut deltas: Vec<(i64, i64)> = Vec::with_capacity(t.messages.len() * 2);
-    let mut initial = 0i64;
+    let mut deltas: Vec<(i64, i64)> = t.folded.queue_deltas.clone();
+    deltas.reserve(t.messages.len() * 2);
+    let mut initial = t.folded.queue_initial;
     for m in &t.messages {
         if m.probe {
             continue;
@@ -707,10 +713,12 @@ pub fn analyse(
             .map(|(d, _)| d.messages.len() as u64)
             .max();
         let mut sample_queue_ids: Vec<QueueId> = Vec::new();
+        let mut sample_messages = Vec::new();
         for &mi in &messages {
             let q = t.messages[mi].queue_id;
             if !sample_queue_ids.contains(&q) {
                 sample_queue_ids.push(q);
+                sample_messages.push(mi);
             }
             if sample_queue_ids.len() == 5 {
                 break;
@@ -744,6 +752,7 @@ pub fn analyse(
             deleted,
             still_pending: pending,
             sample_queue_ids,
+            sample_messages,
             signature: top
                 .map(|s| signatures[s].signature.clone())
                 .unwrap_or_default(),

@@ -99,6 +99,12 @@ pub fn traffic(a: &[Attempt], t: &Timelines, span: Option<(Stamp, Stamp)>) -> Tr
             }
         }
     }
+    for &r in &t.folded.received {
+        let i = (r - origin).div_euclid(b * 1_000_000);
+        if (0..n as i64).contains(&i) {
+            buckets[i as usize].received += 1;
+        }
+    }
     for r in &t.rejects {
         if r.action == "reject" || r.action == "milter-reject" {
             if let Some(i) = idx(r.at) {

@@ -81,7 +81,12 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
 
     stage("rebuilding message timelines");
-    let timelines = timeline::build(&parsed.events, &parsed.dumps);
+    // Every life is kept for --messages; otherwise the finished, untroubled ones are folded.
+    let timelines = if args.messages {
+        timeline::build(&parsed.events, &parsed.dumps)
+    } else {
+        timeline::build_folded(&parsed.events, &parsed.dumps)
+    };
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     stage("classifying delivery attempts");

@@ -87,11 +87,9 @@ fn cite(
 ) -> Vec<CitedMessage> {
     let mut wanted: Vec<usize> = Vec::new();
     for i in &analysis.incidents {
-        for q in &i.sample_queue_ids {
-            if let Some(idx) = timelines.messages.iter().position(|m| m.queue_id == *q) {
-                if !wanted.contains(&idx) {
-                    wanted.push(idx);
-                }
+        for &idx in &i.sample_messages {
+            if !wanted.contains(&idx) {
+                wanted.push(idx);
             }
         }
     }

@@ -122,6 +122,9 @@ pub struct Recipient {
     pub handed_to: Option<usize>,
     /// The queue ID it was handed to.
     pub handed_to_queue_id: Option<QueueId>,
+    /// Where its last delivery line is in [`Timelines::deliveries`].
+    #[serde(skip)]
+    pub delivery: u32,
 }
 
 impl Recipient {
@@ -142,6 +145,7 @@ impl Recipient {
             delays: None,
             handed_to: None,
             handed_to_queue_id: None,
+            delivery: 0,
         }
     }
 
@@ -201,6 +205,9 @@ pub struct Message {
     /// The indices of its events in the ingest's event list.
     #[serde(skip)]
     pub events: Vec<u32>,
+    /// Its `queued as` / `forwarded as` / requeue hand-overs, linked once every life is known.
+    #[serde(skip)]
+    hops: Vec<PendingHop>,
 }
 
 /// A queued message as the newest dump listing it shows it.
@@ -282,13 +289,38 @@ pub struct AdminSummary {
 /// Everything the timelines hold.
 #[derive(Debug, Default)]
 pub struct Timelines {
+    /// The lives kept whole: all of them, or when built with [`build_folded`], those not
+    /// folded into [`Timelines::folded`].
     pub messages: Vec<Message>,
+    /// What the folded lives add to the totals, the traffic and the queue series.
+    pub folded: Folded,
     pub rejects: Vec<RejectRecord>,
     pub admin: AdminActions,
     /// For each event (by index), the life it belongs to, if it names a queue ID.
     pub owner: Vec<Option<u32>>,
     /// Every delivery line, in time order: (event, life, recipient index in that life).
+    /// The life is [`FOLDED`] for the lines of a folded life.
     pub deliveries: Vec<DeliveryRef>,
+}
+
+/// The life index of a delivery line whose life was folded.
+pub const FOLDED: u32 = u32::MAX;
+
+/// The finished lives folded into aggregates: delivered at the first attempt, linked to no
+/// other life, and cited by nothing, their whole timeline is not kept. What the report
+/// needs of them is summed here as they finish.
+#[derive(Debug, Default)]
+pub struct Folded {
+    /// Lives folded.
+    pub lives: u64,
+    /// Their share of [`Timelines::totals`].
+    pub totals: Totals,
+    /// Arrival times (µs) of those that arrived by smtpd or pickup, for the traffic chart.
+    pub received: Vec<i64>,
+    /// Queue changes (µs, +1 at arrival, −1 at removal) for the queue series.
+    pub queue_deltas: Vec<(i64, i64)>,
+    /// Those whose arrival is not in the logs (in the queue from the start).
+    pub queue_initial: i64,
 }
 
 /// Where a delivery line (`to=… status=…`) was booked.
@@ -349,7 +381,10 @@ fn set_text(slot: &mut Option<String>, b: Option<&[u8]>) {
 }
 
 /// A candidate hop, resolved once every life is known.
+#[derive(Clone, Debug)]
 struct PendingHop {
+    /// The event that named it, and the recipient: the order hops are linked in.
+    event: u32,
     parent: usize,
     recipient: usize,
     child_id: QueueId,
@@ -361,17 +396,34 @@ struct PendingHop {
 /// How far apart (µs) a hop's `queued as` line and the child's arrival may be.
 const HOP_WINDOW: i64 = 30 * 1_000_000;
 
+/// How long (µs of log time) after its `removed` a life is looked at for folding. Every hop
+/// that could name it, or that it could name, is logged within [`HOP_WINDOW`] of its
+/// arrival or hand-off, which are before its removal; lines after `removed` join it within
+/// one second.
+const FOLD_DELAY: i64 = 2 * HOP_WINDOW;
+
 /// Build every timeline from time-ordered events.
 ///
 /// What each line means ([`action::action`]) is read on another core a block ahead of the
 /// books being kept, so both cores work; the result does not depend on the thread count.
 pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
-    build_in_blocks(events, dumps, 1 << 14)
+    build_in_blocks(events, dumps, 1 << 14, false)
 }
 
-/// [`build`] with the read-ahead block size given (public so tests can show that the block
-/// size and the thread count do not change the result).
-pub fn build_in_blocks(events: &[Event<'_>], dumps: &[Dump], block: usize) -> Timelines {
+/// [`build`], folding the finished lives nobody will look at into [`Timelines::folded`] as
+/// they finish, so memory holds only the lives still open, troubled, linked or queued.
+pub fn build_folded(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
+    build_in_blocks(events, dumps, 1 << 14, true)
+}
+
+/// [`build`] or [`build_folded`] with the read-ahead block size given (public so tests can
+/// show that the block size and the thread count do not change the result).
+pub fn build_in_blocks(
+    events: &[Event<'_>],
+    dumps: &[Dump],
+    block: usize,
+    fold: bool,
+) -> Timelines {
     use rayon::prelude::*;
     let block = block.max(1);
     let read = |lo: usize| -> Vec<Action<'_>> {
@@ -379,6 +431,9 @@ pub fn build_in_blocks(events: &[Event<'_>], dumps: &[Dump], block: usize) -> Ti
         events[lo..hi].par_iter().map(action::action).collect()
     };
     let mut b = Builder::new(events.len());
+    if fold {
+        b.fold(dumps);
+    }
     let mut next = read(0);
     let mut lo = 0;
     while lo < events.len() {
@@ -417,9 +472,25 @@ pub struct Builder<'a> {
     lives: HashMap<Key, u32>,
     // Inbound TLS per smtpd process, for the next `client=` of that process.
     smtpd_tls: HashMap<(u16, u32), &'a [u8]>,
-    hops: Vec<PendingHop>,
+    /// Pending hops by the (host, queue ID) they name: a life they may name is not folded.
+    hops_named: HashMap<(u16, QueueId), u32>,
     /// Relays and DSN codes, shared between recipients.
     names: Names,
+    fold: Option<Fold>,
+}
+
+/// The books of folding, when it is on.
+struct Fold {
+    /// Queue IDs listed in a queue dump: their lives are kept for the join.
+    keep_ids: rustc_hash::FxHashSet<QueueId>,
+    /// Lives removed, in removal order: (removal time, life, key, its first event). A life
+    /// closed twice (a repeated `removed`) is listed twice; the first event tells whether the
+    /// slot still holds that life.
+    due: std::collections::VecDeque<(i64, usize, Key, u32)>,
+    /// Slots of folded lives, for new lives to take.
+    free: Vec<usize>,
+    /// Lives not folded, by (host, queue ID): the candidates a hop may name.
+    by_qid: HashMap<(u16, QueueId), Vec<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -440,9 +511,24 @@ impl<'a> Builder<'a> {
             closed: HashMap::default(),
             lives: HashMap::default(),
             smtpd_tls: HashMap::default(),
-            hops: Vec::new(),
+            hops_named: HashMap::default(),
             names: Names::default(),
+            fold: None,
         }
+    }
+
+    /// Fold finished lives as the events go by (see [`build_folded`]); lives whose queue ID
+    /// a dump lists are kept.
+    pub fn fold(&mut self, dumps: &[Dump]) {
+        self.fold = Some(Fold {
+            keep_ids: dumps
+                .iter()
+                .flat_map(|d| d.messages.iter().filter_map(|m| m.queue_id))
+                .collect(),
+            due: Default::default(),
+            free: Vec::new(),
+            by_qid: HashMap::default(),
+        });
     }
 
     /// Book event number `ei`, whose meaning is `act`. Events come in time order; the owner
@@ -450,6 +536,9 @@ impl<'a> Builder<'a> {
     pub fn feed(&mut self, ei: usize, e: &Event<'a>, act: Action<'a>) {
         if ei >= self.t.owner.len() {
             self.t.owner.resize(ei + 1, None);
+        }
+        if self.fold.is_some() {
+            self.settle(e.time.micros);
         }
         let Builder {
             t,
@@ -459,8 +548,9 @@ impl<'a> Builder<'a> {
             closed,
             lives,
             smtpd_tls,
-            hops,
+            hops_named,
             names,
+            fold,
         } = self;
         let h = hosts.id(e.host);
         let Some(qid) = e.queue.id() else {
@@ -546,10 +636,29 @@ impl<'a> Builder<'a> {
                     rejects: 0,
                     in_dump: None,
                     events: Vec::new(),
+                    hops: Vec::new(),
                 };
                 *life += 1;
-                t.messages.push(m);
-                let i = t.messages.len() - 1;
+                let i = match fold.as_mut() {
+                    Some(f) => {
+                        let i = match f.free.pop() {
+                            Some(i) => {
+                                t.messages[i] = m;
+                                i
+                            }
+                            None => {
+                                t.messages.push(m);
+                                t.messages.len() - 1
+                            }
+                        };
+                        f.by_qid.entry((h, qid)).or_default().push(i);
+                        i
+                    }
+                    None => {
+                        t.messages.push(m);
+                        t.messages.len() - 1
+                    }
+                };
                 open.insert(key, i);
                 i
             }
@@ -603,9 +712,11 @@ impl<'a> Builder<'a> {
                         let pm = &mut t.messages[p];
                         pm.end = End::Requeued;
                         pm.removed_at = Some(e.time);
-                        for (ri, r) in pm.recipients.iter().enumerate() {
-                            if r.pending() {
-                                hops.push(PendingHop {
+                        for ri in 0..pm.recipients.len() {
+                            if pm.recipients[ri].pending() {
+                                *hops_named.entry((h, qid)).or_insert(0) += 1;
+                                pm.hops.push(PendingHop {
+                                    event: ei as u32,
                                     parent: p,
                                     recipient: ri,
                                     child_id: qid,
@@ -655,12 +766,13 @@ impl<'a> Builder<'a> {
                     m.probe = true;
                 }
                 let ri = m.recipient_index(d.to, d.orig_to);
+                let r = &mut m.recipients[ri];
+                r.delivery = t.deliveries.len() as u32;
                 t.deliveries.push(DeliveryRef {
                     event: ei as u32,
                     message: i as u32,
                     recipient: ri as u32,
                 });
-                let r = &mut m.recipients[ri];
                 r.attempts += 1;
                 if r.first_attempt_at.is_none() {
                     r.first_attempt_at = Some(e.time);
@@ -693,7 +805,9 @@ impl<'a> Builder<'a> {
                             .iter()
                             .rposition(|r| r.address.as_bytes() == d.to)
                             .unwrap_or(0);
-                        hops.push(PendingHop {
+                        *hops_named.entry((h, child_id)).or_insert(0) += 1;
+                        m.hops.push(PendingHop {
+                            event: ei as u32,
                             parent: i,
                             recipient: ri,
                             child_id,
@@ -787,6 +901,85 @@ impl<'a> Builder<'a> {
             }
             open.remove(&key);
             closed.insert(key, (i, e.time.micros));
+            if let (End::Removed, Some(f)) = (end, fold.as_mut()) {
+                f.due
+                    .push_back((e.time.micros, i, key, t.messages[i].events[0]));
+            }
+        }
+    }
+
+    /// Fold the lives removed more than [`FOLD_DELAY`] before `now` that nothing will
+    /// look at again.
+    fn settle(&mut self, now: i64) {
+        let Builder {
+            t,
+            closed,
+            hops_named,
+            fold,
+            ..
+        } = self;
+        let Some(f) = fold.as_mut() else { return };
+        while let Some(&(at, i, key, first)) = f.due.front() {
+            if now - at <= FOLD_DELAY {
+                break;
+            }
+            f.due.pop_front();
+            if t.messages[i].events.first() != Some(&first)
+                || !foldable(&t.messages, i, key.0, f, hops_named)
+            {
+                continue;
+            }
+            let tomb = tombstone(&t.messages[i]);
+            let m = std::mem::replace(&mut t.messages[i], tomb);
+            for hop in &m.hops {
+                let k = (hop.host, hop.child_id);
+                if let Some(n) = hops_named.get_mut(&k) {
+                    *n -= 1;
+                    if *n == 0 {
+                        hops_named.remove(&k);
+                    }
+                }
+            }
+            for &ei in &m.events {
+                t.owner[ei as usize] = None;
+            }
+            for r in &m.recipients {
+                t.deliveries[r.delivery as usize].message = FOLDED;
+            }
+            if let Some(v) = f.by_qid.get_mut(&(key.0, key.2)) {
+                v.retain(|&x| x != i);
+                if v.is_empty() {
+                    f.by_qid.remove(&(key.0, key.2));
+                }
+            }
+            if closed.get(&key).is_some_and(|c| c.0 == i) {
+                closed.remove(&key);
+            }
+            let fo = &mut t.folded;
+            fo.lives += 1;
+            let n = m.recipients.len() as u64;
+            let tt = &mut fo.totals;
+            tt.transactions += 1;
+            tt.messages += 1;
+            tt.recipients += n;
+            tt.delivered += n;
+            if m.partial() {
+                tt.partial_messages += 1;
+            }
+            if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
+                tt.received += 1;
+                if let Some(r) = m.received_at {
+                    fo.received.push(r.micros);
+                }
+            }
+            match m.received_at {
+                Some(r) => fo.queue_deltas.push((r.micros, 1)),
+                None => fo.queue_initial += 1,
+            }
+            if let Some(r) = m.removed_at {
+                fo.queue_deltas.push((r.micros, -1));
+            }
+            f.free.push(i);
         }
     }
 
@@ -795,15 +988,155 @@ impl<'a> Builder<'a> {
         let Builder {
             mut t,
             mut hosts,
-            hops,
+            fold,
             ..
         } = self;
         crate::timing::stage("timelines: lives");
+        if let Some(f) = fold {
+            compact(&mut t, f.free);
+        }
+        let mut hops: Vec<PendingHop> = t
+            .messages
+            .iter_mut()
+            .flat_map(|m| std::mem::take(&mut m.hops))
+            .collect();
+        hops.sort_by_key(|h| (h.event, h.recipient));
         resolve_hops(&mut t.messages, hops, &mut hosts);
         crate::timing::stage("timelines: hops");
         propagate_outcomes(&mut t.messages);
         join_dumps(&mut t.messages, dumps);
         t
+    }
+}
+
+/// Can life `i` (removed, on host `h`) be folded: delivered at the first attempt to every
+/// recipient, linked to nothing, named by no pending hop, naming no local life, and not
+/// listed in a queue dump?
+fn foldable(
+    messages: &[Message],
+    i: usize,
+    h: u16,
+    f: &Fold,
+    hops_named: &HashMap<(u16, QueueId), u32>,
+) -> bool {
+    let m = &messages[i];
+    m.end == End::Removed
+        && !m.probe
+        && !m.held
+        && m.parent.is_none()
+        && m.children.is_empty()
+        && m.notifications.is_empty()
+        && m.rejects == 0
+        && m.expired_at.is_none()
+        && m.active_entries <= 1
+        && m.in_dump.is_none()
+        && m.recipients.iter().all(|r| {
+            r.outcome == Outcome::Delivered
+                && r.attempts == 1
+                && r.deferrals == 0
+                && r.handed_to.is_none()
+        })
+        && !f.keep_ids.contains(&m.queue_id)
+        && !hops_named.contains_key(&(h, m.queue_id))
+        && m.hops.iter().all(|hop| {
+            f.by_qid
+                .get(&(hop.host, hop.child_id))
+                .is_none_or(|c| !c.iter().any(|&c| hop_fits(messages, hop, c)))
+        })
+}
+
+/// Could life `c` be the child a hop names (the test [`resolve_hops`] applies)?
+fn hop_fits(messages: &[Message], h: &PendingHop, c: usize) -> bool {
+    if c == h.parent {
+        return false;
+    }
+    let m = &messages[c];
+    let start = m.received_at.unwrap_or(m.first_at).micros;
+    (start - h.at).abs() <= HOP_WINDOW
+        && match (&messages[h.parent].message_id, &m.message_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+}
+
+/// What stays in the slot of a folded life until a new life takes it.
+fn tombstone(m: &Message) -> Message {
+    Message {
+        host: m.host.clone(),
+        instance: m.instance.clone(),
+        queue_id: m.queue_id,
+        life: m.life,
+        arrival: Arrival::Unknown,
+        received_at: None,
+        client: None,
+        sasl_username: None,
+        tls: None,
+        uid: None,
+        message_id: None,
+        from: None,
+        size: None,
+        nrcpt: None,
+        active_entries: 0,
+        first_at: m.first_at,
+        last_at: m.last_at,
+        end: End::Removed,
+        removed_at: None,
+        expired_at: None,
+        held: false,
+        probe: false,
+        recipients: Vec::new(),
+        parent: None,
+        children: Vec::new(),
+        notifications: Vec::new(),
+        rejects: 0,
+        in_dump: None,
+        events: Vec::new(),
+        hops: Vec::new(),
+    }
+}
+
+/// Drop the slots of folded lives and renumber the rest in the order they began, as
+/// without folding (nothing links to a folded life).
+fn compact(t: &mut Timelines, free: Vec<usize>) {
+    let n = t.messages.len();
+    let mut folded = vec![false; n];
+    for &f in &free {
+        folded[f] = true;
+    }
+    // A life begins at its first event; slots were reused, so sort by it.
+    let mut order: Vec<usize> = (0..n).filter(|&i| !folded[i]).collect();
+    order.sort_unstable_by_key(|&i| t.messages[i].events[0]);
+    let mut new_index = vec![FOLDED; n];
+    for (k, &i) in order.iter().enumerate() {
+        new_index[i] = k as u32;
+    }
+    let at = |i: usize| new_index[i] as usize;
+    let mut old = std::mem::take(&mut t.messages);
+    t.messages = order
+        .iter()
+        .map(|&i| {
+            let tomb = tombstone(&old[i]);
+            let mut m = std::mem::replace(&mut old[i], tomb);
+            if let Some(p) = &mut m.parent {
+                p.index = at(p.index);
+            }
+            for c in &mut m.children {
+                c.index = at(c.index);
+            }
+            for h in &mut m.hops {
+                h.parent = at(h.parent);
+            }
+            m
+        })
+        .collect();
+    for o in t.owner.iter_mut() {
+        if let Some(x) = *o {
+            let y = new_index[x as usize];
+            *o = (y != FOLDED).then_some(y);
+        }
+    }
+    for d in t.deliveries.iter_mut().filter(|d| d.message != FOLDED) {
+        d.message = new_index[d.message as usize];
     }
 }
 
@@ -873,20 +1206,10 @@ fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Int
         let Some(cands) = by_id.get(&(host, h.child_id)) else {
             continue;
         };
-        let parent_mid = &messages[h.parent].message_id;
         let best = cands
             .iter()
             .copied()
-            .filter(|&c| c != h.parent)
-            .filter(|&c| {
-                let m = &messages[c];
-                let start = m.received_at.unwrap_or(m.first_at).micros;
-                (start - h.at).abs() <= HOP_WINDOW
-                    && match (parent_mid, &m.message_id) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => true,
-                    }
-            })
+            .filter(|&c| hop_fits(messages, h, c))
             .min_by_key(|&c| {
                 let m = &messages[c];
                 (m.received_at.unwrap_or(m.first_at).micros - h.at).abs()
@@ -1024,14 +1347,14 @@ impl Timelines {
 
     pub fn totals(&self) -> Totals {
         let mut t = Totals {
-            transactions: self.messages.len() as u64,
             rejected: self
                 .rejects
                 .iter()
                 .filter(|r| r.action != "reject_warning" && r.action != "warning")
                 .count() as u64,
-            ..Default::default()
+            ..self.folded.totals.clone()
         };
+        t.transactions += self.messages.len() as u64;
         for m in &self.messages {
             let deferrals: u64 = m.recipients.iter().map(|r| r.deferrals as u64).sum();
             t.deferrals += deferrals;

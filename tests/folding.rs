@@ -1,0 +1,153 @@
+//! Folding finished lives into aggregates (issue 3's bounded memory) must not change what the
+//! report says: the report built from folded timelines equals the one built from every
+//! timeline (`--messages` keeps them all) once its `messages` list is set aside; and the lives
+//! kept are exactly the unfolded ones.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use mailsleuth::ingest;
+use mailsleuth::timeline::{self, End, Outcome};
+
+fn report_json(input: &Path, messages: bool) -> serde_json::Value {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailsleuth"));
+    cmd.arg("report")
+        .arg(input)
+        .args(["--tz", "UTC", "--format", "json"]);
+    if messages {
+        cmd.arg("--messages");
+    }
+    let out = cmd.output().expect("run mailsleuth");
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "report {}: {}",
+        input.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+#[test]
+fn folding_changes_nothing_in_the_report() {
+    let mut inputs: Vec<PathBuf> = vec![
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"),
+        corpus("public"),
+    ];
+    let lab = corpus("lab");
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(&lab)
+        .expect("lab corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    scenarios.sort();
+    assert!(scenarios.len() >= 10, "the lab's scenarios");
+    inputs.extend(scenarios);
+    for input in &inputs {
+        let folded = report_json(input, false);
+        let mut whole = report_json(input, true);
+        let listed = whole
+            .as_object_mut()
+            .and_then(|o| o.remove("messages"))
+            .and_then(|m| m.as_array().map(Vec::len))
+            .unwrap_or(0);
+        assert!(
+            listed > 0,
+            "{}: --messages lists the lives",
+            input.display()
+        );
+        assert!(
+            folded == whole,
+            "{}: the report differs when finished lives are folded",
+            input.display()
+        );
+    }
+}
+
+#[test]
+fn kept_lives_are_the_unfolded_ones_and_folded_ones_are_clean() {
+    let opts = utc_options();
+    let mut inputs = combined_set("mail.log");
+    inputs.push(corpus("lab/combined/queue"));
+    let loaded = load(&inputs, &opts);
+    let parsed = ingest::parse(&loaded, &opts);
+    let whole = timeline::build(&parsed.events, &parsed.dumps);
+    let folded = timeline::build_folded(&parsed.events, &parsed.dumps);
+
+    let f = &folded.folded;
+    assert!(
+        f.lives > 1000,
+        "most of the lab's lives end delivered at once: {} folded",
+        f.lives
+    );
+    assert!(
+        folded.messages.len() as u64 + f.lives == whole.messages.len() as u64,
+        "{} kept + {} folded != {} lives",
+        folded.messages.len(),
+        f.lives,
+        whole.messages.len()
+    );
+    // A life is known by its first event.
+    let kept: HashMap<u32, &timeline::Message> =
+        folded.messages.iter().map(|m| (m.events[0], m)).collect();
+    let mut order = Vec::new();
+    for m in &whole.messages {
+        match kept.get(&m.events[0]) {
+            Some(k) => {
+                order.push(m.events[0]);
+                assert_eq!(
+                    serde_json::to_value(m).expect("json"),
+                    serde_json::to_value(k).expect("json"),
+                    "a kept life differs from the unfolded one"
+                );
+                assert_eq!(m.events, k.events);
+            }
+            None => assert!(
+                m.end == End::Removed
+                    && m.parent.is_none()
+                    && m.children.is_empty()
+                    && !m.recipients.is_empty()
+                    && m.recipients
+                        .iter()
+                        .all(|r| r.outcome == Outcome::Delivered && r.attempts == 1),
+                "folded a life that was not delivered at once: {} {:?}",
+                m.queue_id,
+                m.end
+            ),
+        }
+    }
+    let kept_order: Vec<u32> = folded.messages.iter().map(|m| m.events[0]).collect();
+    assert_eq!(order, kept_order, "kept lives keep the order they began in");
+    assert_eq!(
+        serde_json::to_value(whole.totals()).expect("json"),
+        serde_json::to_value(folded.totals()).expect("json")
+    );
+    // The events and delivery lines of folded lives point nowhere; the rest to the same life.
+    for (ei, (a, b)) in whole.owner.iter().zip(&folded.owner).enumerate() {
+        match (a, b) {
+            (Some(a), Some(b)) => assert_eq!(
+                whole.messages[*a as usize].events[0], folded.messages[*b as usize].events[0],
+                "event {ei}"
+            ),
+            (Some(a), None) => assert!(
+                !kept.contains_key(&whole.messages[*a as usize].events[0]),
+                "event {ei} lost its life"
+            ),
+            (None, None) => {}
+            (None, Some(_)) => panic!("event {ei} gained a life"),
+        }
+    }
+    for (a, b) in whole.deliveries.iter().zip(&folded.deliveries) {
+        assert_eq!(a.event, b.event);
+        if b.message == timeline::FOLDED {
+            assert!(!kept.contains_key(&whole.messages[a.message as usize].events[0]));
+        } else {
+            assert_eq!(
+                whole.messages[a.message as usize].events[0],
+                folded.messages[b.message as usize].events[0]
+            );
+        }
+    }
+}
