@@ -48,3 +48,10 @@ pub fn stage(name: &str) {
         field("VmHWM:"),
     );
 }
+
+/// Print a count worth knowing next to the stages (when timing).
+pub fn note(what: std::fmt::Arguments<'_>) {
+    if start().is_some() {
+        eprintln!("timing: {what}");
+    }
+}

@@ -12,10 +12,10 @@ use common::*;
 use mailsleuth::ingest;
 use mailsleuth::timeline::{self, End, Outcome};
 
-fn report_json(input: &Path, messages: bool) -> serde_json::Value {
+fn report_json(input: &[PathBuf], messages: bool) -> serde_json::Value {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailsleuth"));
     cmd.arg("report")
-        .arg(input)
+        .args(input)
         .args(["--tz", "UTC", "--format", "json"]);
     if messages {
         cmd.arg("--messages");
@@ -23,8 +23,7 @@ fn report_json(input: &Path, messages: bool) -> serde_json::Value {
     let out = cmd.output().expect("run mailsleuth");
     assert!(
         out.status.code().is_some_and(|c| c <= 1),
-        "report {}: {}",
-        input.display(),
+        "report {input:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("JSON report")
@@ -32,7 +31,7 @@ fn report_json(input: &Path, messages: bool) -> serde_json::Value {
 
 #[test]
 fn folding_changes_nothing_in_the_report() {
-    let mut inputs: Vec<PathBuf> = vec![
+    let inputs: Vec<PathBuf> = vec![
         Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"),
         corpus("public"),
     ];
@@ -44,8 +43,16 @@ fn folding_changes_nothing_in_the_report() {
         .collect();
     scenarios.sort();
     assert!(scenarios.len() >= 10, "the lab's scenarios");
-    inputs.extend(scenarios);
-    for input in &inputs {
+    let mut runs: Vec<Vec<PathBuf>> = inputs.into_iter().map(|i| vec![i]).collect();
+    for dir in scenarios {
+        // The directory (both timestamp formats), and its traditional log with the dumps.
+        runs.push(vec![dir.clone()]);
+        let log = dir.join("mail.log");
+        if log.is_file() {
+            runs.push(vec![log, dir.join("queue")]);
+        }
+    }
+    for input in &runs {
         let folded = report_json(input, false);
         let mut whole = report_json(input, true);
         let listed = whole
@@ -53,35 +60,42 @@ fn folding_changes_nothing_in_the_report() {
             .and_then(|o| o.remove("messages"))
             .and_then(|m| m.as_array().map(Vec::len))
             .unwrap_or(0);
-        assert!(
-            listed > 0,
-            "{}: --messages lists the lives",
-            input.display()
-        );
+        assert!(listed > 0, "{input:?}: --messages lists the lives");
         assert!(
             folded == whole,
-            "{}: the report differs when finished lives are folded",
-            input.display()
+            "{input:?}: the report differs when finished lives are folded"
         );
     }
 }
 
 #[test]
 fn kept_lives_are_the_unfolded_ones_and_folded_ones_are_clean() {
+    let mut combined = combined_set("mail.log");
+    combined.push(corpus("lab/combined/queue"));
+    let (lives, _) = check_kept_lives(&combined);
+    assert!(
+        lives > 1000,
+        "most of the lab's lives end delivered at once: {lives} folded"
+    );
+    let (lives, handoffs) =
+        check_kept_lives(&[corpus("lab/filter/mail.log"), corpus("lab/filter/queue")]);
+    assert!(lives > 100, "the filter lab folds: {lives} folded");
+    assert!(
+        handoffs > 100,
+        "content-filter hops fold with the lives they link: {handoffs} hand-offs"
+    );
+}
+
+/// Build the timelines of `inputs` whole and folded, check the folded ones against the
+/// whole ones, and return the lives folded and the hand-off lines among them.
+fn check_kept_lives(inputs: &[PathBuf]) -> (u64, usize) {
     let opts = utc_options();
-    let mut inputs = combined_set("mail.log");
-    inputs.push(corpus("lab/combined/queue"));
-    let loaded = load(&inputs, &opts);
+    let loaded = load(inputs, &opts);
     let parsed = ingest::parse(&loaded, &opts);
     let whole = timeline::build(&parsed.events, &parsed.dumps);
     let folded = timeline::build_folded(&parsed.events, &parsed.dumps);
 
     let f = &folded.folded;
-    assert!(
-        f.lives > 1000,
-        "most of the lab's lives end delivered at once: {} folded",
-        f.lives
-    );
     assert!(
         folded.messages.len() as u64 + f.lives == whole.messages.len() as u64,
         "{} kept + {} folded != {} lives",
@@ -106,8 +120,7 @@ fn kept_lives_are_the_unfolded_ones_and_folded_ones_are_clean() {
             }
             None => assert!(
                 m.end == End::Removed
-                    && m.parent.is_none()
-                    && m.children.is_empty()
+                    && m.parent.is_none_or(|l| l.kind.continues())
                     && !m.recipients.is_empty()
                     && m.recipients
                         .iter()
@@ -139,9 +152,14 @@ fn kept_lives_are_the_unfolded_ones_and_folded_ones_are_clean() {
             (None, Some(_)) => panic!("event {ei} gained a life"),
         }
     }
+    let handoffs = folded
+        .deliveries
+        .iter()
+        .filter(|d| d.message == timeline::HANDOFF)
+        .count();
     for (a, b) in whole.deliveries.iter().zip(&folded.deliveries) {
         assert_eq!(a.event, b.event);
-        if b.message == timeline::FOLDED {
+        if b.message >= timeline::HANDOFF {
             assert!(!kept.contains_key(&whole.messages[a.message as usize].events[0]));
         } else {
             assert_eq!(
@@ -150,4 +168,5 @@ fn kept_lives_are_the_unfolded_ones_and_folded_ones_are_clean() {
             );
         }
     }
+    (f.lives, handoffs)
 }

@@ -28,7 +28,7 @@ use crate::names::Names;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
 use crate::timeline::action::{self, Action, Status};
-use crate::timeline::{Outcome, Timelines, FOLDED};
+use crate::timeline::{Outcome, Timelines, FOLDED, HANDOFF};
 
 /// One delivery attempt of one recipient.
 #[derive(Clone, Debug)]
@@ -143,7 +143,10 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
     let mut relays = Names::default();
     let read = |at: usize| -> Option<Read<'_>> {
         let dr = &t.deliveries[at];
-        // A folded life is no probe and handed nothing over.
+        // A folded life is no probe; its hand-offs to another life are marked.
+        if dr.message == HANDOFF {
+            return None;
+        }
         let m = t.messages.get(dr.message as usize);
         if m.is_some_and(|m| m.probe) {
             return None;

@@ -208,6 +208,9 @@ pub struct Message {
     /// Its `queued as` / `forwarded as` / requeue hand-overs, linked once every life is known.
     #[serde(skip)]
     hops: Vec<PendingHop>,
+    /// (host, instance, queue ID) as the builder numbers them.
+    #[serde(skip)]
+    key: Key,
 }
 
 /// A queued message as the newest dump listing it shows it.
@@ -305,6 +308,10 @@ pub struct Timelines {
 
 /// The life index of a delivery line whose life was folded.
 pub const FOLDED: u32 = u32::MAX;
+
+/// The life index of a folded life's delivery line that handed the message to another life
+/// (a content filter, a second instance): not a delivery to the destination.
+pub const HANDOFF: u32 = u32::MAX - 1;
 
 /// The finished lives folded into aggregates: delivered at the first attempt, linked to no
 /// other life, and cited by nothing, their whole timeline is not kept. What the report
@@ -472,8 +479,6 @@ pub struct Builder<'a> {
     lives: HashMap<Key, u32>,
     // Inbound TLS per smtpd process, for the next `client=` of that process.
     smtpd_tls: HashMap<(u16, u32), &'a [u8]>,
-    /// Pending hops by the (host, queue ID) they name: a life they may name is not folded.
-    hops_named: HashMap<(u16, QueueId), u32>,
     /// Relays and DSN codes, shared between recipients.
     names: Names,
     fold: Option<Fold>,
@@ -483,14 +488,16 @@ pub struct Builder<'a> {
 struct Fold {
     /// Queue IDs listed in a queue dump: their lives are kept for the join.
     keep_ids: rustc_hash::FxHashSet<QueueId>,
-    /// Lives removed, in removal order: (removal time, life, key, its first event). A life
-    /// closed twice (a repeated `removed`) is listed twice; the first event tells whether the
-    /// slot still holds that life.
-    due: std::collections::VecDeque<(i64, usize, Key, u32)>,
+    /// Lives removed, in removal order: (removal time, life, its first event). A life closed
+    /// twice (a repeated `removed`) is listed twice; the first event tells whether the slot
+    /// still holds that life.
+    due: std::collections::VecDeque<(i64, usize, u32)>,
     /// Slots of folded lives, for new lives to take.
     free: Vec<usize>,
     /// Lives not folded, by (host, queue ID): the candidates a hop may name.
     by_qid: HashMap<(u16, QueueId), Vec<usize>>,
+    /// Lives with a pending hop, by the (host, queue ID) the hop names.
+    hop_parents: HashMap<(u16, QueueId), Vec<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -511,7 +518,6 @@ impl<'a> Builder<'a> {
             closed: HashMap::default(),
             lives: HashMap::default(),
             smtpd_tls: HashMap::default(),
-            hops_named: HashMap::default(),
             names: Names::default(),
             fold: None,
         }
@@ -528,6 +534,7 @@ impl<'a> Builder<'a> {
             due: Default::default(),
             free: Vec::new(),
             by_qid: HashMap::default(),
+            hop_parents: HashMap::default(),
         });
     }
 
@@ -548,7 +555,6 @@ impl<'a> Builder<'a> {
             closed,
             lives,
             smtpd_tls,
-            hops_named,
             names,
             fold,
         } = self;
@@ -637,6 +643,7 @@ impl<'a> Builder<'a> {
                     in_dump: None,
                     events: Vec::new(),
                     hops: Vec::new(),
+                    key,
                 };
                 *life += 1;
                 let i = match fold.as_mut() {
@@ -714,7 +721,9 @@ impl<'a> Builder<'a> {
                         pm.removed_at = Some(e.time);
                         for ri in 0..pm.recipients.len() {
                             if pm.recipients[ri].pending() {
-                                *hops_named.entry((h, qid)).or_insert(0) += 1;
+                                if let Some(f) = fold.as_mut() {
+                                    f.hop_parents.entry((h, qid)).or_default().push(p);
+                                }
                                 pm.hops.push(PendingHop {
                                     event: ei as u32,
                                     parent: p,
@@ -805,7 +814,9 @@ impl<'a> Builder<'a> {
                             .iter()
                             .rposition(|r| r.address.as_bytes() == d.to)
                             .unwrap_or(0);
-                        *hops_named.entry((h, child_id)).or_insert(0) += 1;
+                        if let Some(f) = fold.as_mut() {
+                            f.hop_parents.entry((h, child_id)).or_default().push(i);
+                        }
                         m.hops.push(PendingHop {
                             event: ei as u32,
                             parent: i,
@@ -902,84 +913,32 @@ impl<'a> Builder<'a> {
             open.remove(&key);
             closed.insert(key, (i, e.time.micros));
             if let (End::Removed, Some(f)) = (end, fold.as_mut()) {
-                f.due
-                    .push_back((e.time.micros, i, key, t.messages[i].events[0]));
+                f.due.push_back((e.time.micros, i, t.messages[i].events[0]));
             }
         }
     }
 
     /// Fold the lives removed more than [`FOLD_DELAY`] before `now` that nothing will
-    /// look at again.
+    /// look at again, each with the lives it is linked to.
     fn settle(&mut self, now: i64) {
         let Builder {
-            t,
-            closed,
-            hops_named,
-            fold,
-            ..
+            t, closed, fold, ..
         } = self;
         let Some(f) = fold.as_mut() else { return };
-        while let Some(&(at, i, key, first)) = f.due.front() {
+        while let Some(&(at, i, first)) = f.due.front() {
             if now - at <= FOLD_DELAY {
                 break;
             }
             f.due.pop_front();
-            if t.messages[i].events.first() != Some(&first)
-                || !foldable(&t.messages, i, key.0, f, hops_named)
-            {
+            if t.messages[i].events.first() != Some(&first) {
                 continue;
             }
-            let tomb = tombstone(&t.messages[i]);
-            let m = std::mem::replace(&mut t.messages[i], tomb);
-            for hop in &m.hops {
-                let k = (hop.host, hop.child_id);
-                if let Some(n) = hops_named.get_mut(&k) {
-                    *n -= 1;
-                    if *n == 0 {
-                        hops_named.remove(&k);
-                    }
-                }
+            let Some(group) = foldable_group(&t.messages, i, f, now) else {
+                continue;
+            };
+            for g in group {
+                fold_life(t, closed, f, g);
             }
-            for &ei in &m.events {
-                t.owner[ei as usize] = None;
-            }
-            for r in &m.recipients {
-                t.deliveries[r.delivery as usize].message = FOLDED;
-            }
-            if let Some(v) = f.by_qid.get_mut(&(key.0, key.2)) {
-                v.retain(|&x| x != i);
-                if v.is_empty() {
-                    f.by_qid.remove(&(key.0, key.2));
-                }
-            }
-            if closed.get(&key).is_some_and(|c| c.0 == i) {
-                closed.remove(&key);
-            }
-            let fo = &mut t.folded;
-            fo.lives += 1;
-            let n = m.recipients.len() as u64;
-            let tt = &mut fo.totals;
-            tt.transactions += 1;
-            tt.messages += 1;
-            tt.recipients += n;
-            tt.delivered += n;
-            if m.partial() {
-                tt.partial_messages += 1;
-            }
-            if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
-                tt.received += 1;
-                if let Some(r) = m.received_at {
-                    fo.received.push(r.micros);
-                }
-            }
-            match m.received_at {
-                Some(r) => fo.queue_deltas.push((r.micros, 1)),
-                None => fo.queue_initial += 1,
-            }
-            if let Some(r) = m.removed_at {
-                fo.queue_deltas.push((r.micros, -1));
-            }
-            f.free.push(i);
         }
     }
 
@@ -994,6 +953,11 @@ impl<'a> Builder<'a> {
         crate::timing::stage("timelines: lives");
         if let Some(f) = fold {
             compact(&mut t, f.free);
+            crate::timing::note(format_args!(
+                "{} lives folded, {} kept",
+                t.folded.lives,
+                t.messages.len()
+            ));
         }
         let mut hops: Vec<PendingHop> = t
             .messages
@@ -1009,40 +973,200 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Can life `i` (removed, on host `h`) be folded: delivered at the first attempt to every
-/// recipient, linked to nothing, named by no pending hop, naming no local life, and not
-/// listed in a queue dump?
-fn foldable(
-    messages: &[Message],
-    i: usize,
-    h: u16,
-    f: &Fold,
-    hops_named: &HashMap<(u16, QueueId), u32>,
-) -> bool {
-    let m = &messages[i];
-    m.end == End::Removed
-        && !m.probe
-        && !m.held
-        && m.parent.is_none()
-        && m.children.is_empty()
-        && m.notifications.is_empty()
-        && m.rejects == 0
-        && m.expired_at.is_none()
-        && m.active_entries <= 1
-        && m.in_dump.is_none()
-        && m.recipients.iter().all(|r| {
-            r.outcome == Outcome::Delivered
-                && r.attempts == 1
-                && r.deferrals == 0
-                && r.handed_to.is_none()
-        })
-        && !f.keep_ids.contains(&m.queue_id)
-        && !hops_named.contains_key(&(h, m.queue_id))
-        && m.hops.iter().all(|hop| {
-            f.by_qid
+/// What folding a life keeps of it.
+struct Fold1 {
+    life: usize,
+    /// No life continues into it: it counts as a message of its own.
+    root: bool,
+    /// Its recipients whose delivery line handed the message to another life of the group.
+    handed: Vec<usize>,
+}
+
+/// The lives to fold with life `i`: `i` and every life linked to it (content filter and
+/// instance hops), when all of them were removed more than [`FOLD_DELAY`] before `now`,
+/// delivered at the first attempt, linked and named only within the group (each hop to
+/// exactly one life, as [`resolve_hops`] would link it), and listed in no queue dump.
+fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Vec<Fold1>> {
+    const MAX: usize = 8;
+    let clean = |m: &Message| {
+        m.end == End::Removed
+            && m.removed_at.is_some_and(|r| now - r.micros > FOLD_DELAY)
+            && !m.probe
+            && !m.held
+            && m.notifications.is_empty()
+            && m.rejects == 0
+            && m.expired_at.is_none()
+            && m.active_entries <= 1
+            && m.in_dump.is_none()
+            && !f.keep_ids.contains(&m.queue_id)
+            && m.recipients
+                .iter()
+                .all(|r| r.outcome == Outcome::Delivered && r.attempts == 1 && r.deferrals == 0)
+    };
+    let linked = |k: LinkKind| matches!(k, LinkKind::Hop | LinkKind::Xforward);
+    let mut group = vec![i];
+    // The hops that link two lives of the group: (parent, recipient, child).
+    let mut hops: Vec<(usize, usize, usize)> = Vec::new();
+    let mut k = 0;
+    while k < group.len() {
+        let x = group[k];
+        k += 1;
+        let m = &messages[x];
+        if !clean(m) {
+            return None;
+        }
+        let mut near: Vec<usize> = Vec::new();
+        if let Some(l) = m.parent {
+            if !linked(l.kind) {
+                return None;
+            }
+            near.push(l.index);
+        }
+        for c in &m.children {
+            if !linked(c.kind) {
+                return None;
+            }
+            near.push(c.index);
+        }
+        for hop in &m.hops {
+            let mut fits = f
+                .by_qid
                 .get(&(hop.host, hop.child_id))
-                .is_none_or(|c| !c.iter().any(|&c| hop_fits(messages, hop, c)))
-        })
+                .into_iter()
+                .flatten()
+                .copied()
+                .filter(|&c| hop_fits(messages, hop, c));
+            match (fits.next(), fits.next()) {
+                (None, _) => {}
+                (Some(c), None) if hop.kind == LinkKind::Hop => {
+                    hops.push((x, hop.recipient, c));
+                    near.push(c);
+                }
+                _ => return None,
+            }
+        }
+        if let Some(ps) = f.hop_parents.get(&(m.key.0, m.queue_id)) {
+            near.extend(ps.iter().copied());
+        }
+        for n in near {
+            if !group.contains(&n) {
+                group.push(n);
+            }
+        }
+        if group.len() > MAX {
+            return None;
+        }
+    }
+    // What linking those hops would make of the group: one parent per life at most, and
+    // every handed recipient found, delivered, in its child.
+    let mut out: Vec<Fold1> = Vec::with_capacity(group.len());
+    for &x in &group {
+        let m = &messages[x];
+        let mut parents: Vec<usize> = m.parent.map(|l| l.index).into_iter().collect();
+        for &(p, _, c) in &hops {
+            if c == x && !parents.contains(&p) {
+                parents.push(p);
+            }
+        }
+        if parents.len() > 1 {
+            return None;
+        }
+        for &(_, r, c) in hops.iter().filter(|h| h.0 == x) {
+            let address = &m.recipients[r].address;
+            let found = messages[c]
+                .recipients
+                .iter()
+                .any(|cr| &cr.address == address || cr.orig_to.as_ref() == Some(address));
+            if !found {
+                return None;
+            }
+        }
+        let mut handed = Vec::new();
+        for hop in &m.hops {
+            let to_child = hops.iter().any(|&(p, r, _)| p == x && r == hop.recipient)
+                || m.children.iter().any(|c| c.queue_id == hop.child_id);
+            if hop.kind == LinkKind::Hop && to_child {
+                handed.push(hop.recipient);
+            }
+        }
+        // A hop names its recipient by address: two recipients of one address are ambiguous.
+        if !handed.is_empty() {
+            let mut seen: Vec<&str> = m.recipients.iter().map(|r| r.address.as_str()).collect();
+            seen.sort_unstable();
+            if seen.windows(2).any(|w| w[0] == w[1]) {
+                return None;
+            }
+        }
+        out.push(Fold1 {
+            life: x,
+            root: parents.is_empty(),
+            handed,
+        });
+    }
+    Some(out)
+}
+
+/// Fold one life of a group: add it to the aggregates and free its slot.
+fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut Fold, g: Fold1) {
+    let i = g.life;
+    let tomb = tombstone(&t.messages[i]);
+    let m = std::mem::replace(&mut t.messages[i], tomb);
+    let key = m.key;
+    for hop in &m.hops {
+        let k = (hop.host, hop.child_id);
+        if let Some(v) = f.hop_parents.get_mut(&k) {
+            v.retain(|&x| x != i);
+            if v.is_empty() {
+                f.hop_parents.remove(&k);
+            }
+        }
+    }
+    for &ei in &m.events {
+        t.owner[ei as usize] = None;
+    }
+    for (ri, r) in m.recipients.iter().enumerate() {
+        t.deliveries[r.delivery as usize].message = if g.handed.contains(&ri) {
+            HANDOFF
+        } else {
+            FOLDED
+        };
+    }
+    if let Some(v) = f.by_qid.get_mut(&(key.0, key.2)) {
+        v.retain(|&x| x != i);
+        if v.is_empty() {
+            f.by_qid.remove(&(key.0, key.2));
+        }
+    }
+    if closed.get(&key).is_some_and(|c| c.0 == i) {
+        closed.remove(&key);
+    }
+    let fo = &mut t.folded;
+    fo.lives += 1;
+    let tt = &mut fo.totals;
+    tt.transactions += 1;
+    if m.partial() {
+        tt.partial_messages += 1;
+    }
+    if g.root {
+        let n = m.recipients.len() as u64;
+        tt.messages += 1;
+        tt.recipients += n;
+        tt.delivered += n;
+        if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
+            tt.received += 1;
+            if let Some(r) = m.received_at {
+                fo.received.push(r.micros);
+            }
+        }
+    }
+    match m.received_at {
+        Some(r) => fo.queue_deltas.push((r.micros, 1)),
+        None => fo.queue_initial += 1,
+    }
+    if let Some(r) = m.removed_at {
+        fo.queue_deltas.push((r.micros, -1));
+    }
+    f.free.push(i);
 }
 
 /// Could life `c` be the child a hop names (the test [`resolve_hops`] applies)?
@@ -1092,6 +1216,7 @@ fn tombstone(m: &Message) -> Message {
         in_dump: None,
         events: Vec::new(),
         hops: Vec::new(),
+        key: m.key,
     }
 }
 
@@ -1135,7 +1260,7 @@ fn compact(t: &mut Timelines, free: Vec<usize>) {
             *o = (y != FOLDED).then_some(y);
         }
     }
-    for d in t.deliveries.iter_mut().filter(|d| d.message != FOLDED) {
+    for d in t.deliveries.iter_mut().filter(|d| d.message < HANDOFF) {
         d.message = new_index[d.message as usize];
     }
 }
