@@ -35,7 +35,7 @@ fn parse_all(data: &[u8]) -> usize {
     for line in lines::lines(data) {
         let l = black_box(parse::parse_line(black_box(line)));
         if let Line::Postfix { event, repeat } = l {
-            postfix += repeat as usize + event.text.len();
+            postfix += repeat as usize + event.text().len();
         }
     }
     postfix

@@ -2,7 +2,7 @@
 //! policy for lines that are not clean text (NUL bytes, invalid UTF-8, overlong lines).
 
 /// Lines longer than this are counted and skipped, not parsed.
-pub const MAX_LINE: usize = 64 * 1024;
+pub const MAX_LINE: usize = 64 * 1024 - 1;
 
 /// The size of a parallel work unit. Fixed (not derived from the thread count), so chunk
 /// boundaries, and with them every result, are the same whatever the number of threads.

@@ -56,8 +56,8 @@ fn content_counts(paths: &[std::path::PathBuf]) -> (usize, BTreeMap<String, usiz
             "{} {} {:?} {}",
             e.time.unix_secs(),
             e.tag(),
-            e.queue,
-            String::from_utf8_lossy(e.text)
+            e.queue(),
+            String::from_utf8_lossy(e.text())
         );
         *m.entry(key).or_insert(0) += 1;
     }

@@ -35,13 +35,13 @@ fn parse_and_touch(line: &[u8]) {
     match parsed {
         Line::Postfix { event: e, repeat } => {
             let _ = repeat;
-            assert!(!e.host.is_empty());
-            assert!(!e.host.contains(&b' '));
-            assert!(e.instance.starts_with(b"postfix"));
-            assert!(!e.daemon_name.is_empty());
-            assert_eq!(Daemon::from_name(e.daemon_name), e.daemon);
-            let _ = (e.raw_time, e.time, e.format.name(), e.format.has_year());
-            if let RawTime::Civil(c) = e.raw_time {
+            assert!(!e.host().is_empty());
+            assert!(!e.host().contains(&b' '));
+            assert!(e.instance().starts_with(b"postfix"));
+            assert!(!e.daemon_name().is_empty());
+            assert_eq!(Daemon::from_name(e.daemon_name()), e.daemon);
+            let _ = (e.raw_time(), e.time, e.format.name(), e.format.has_year());
+            if let RawTime::Civil(c) = e.raw_time() {
                 let _ = (c.ordinal_secs(), c.local_micros(2026));
             }
             let _ = (
@@ -52,7 +52,7 @@ fn parse_and_touch(line: &[u8]) {
                 e.daemon.is_delivery_agent(),
             );
             let _ = e.tag();
-            if let Some(q) = e.queue.id() {
+            if let Some(q) = e.queue().id() {
                 assert_eq!(QueueId::parse(q.as_bytes()), Some(q));
                 let _ = (q.as_str(), q.is_long(), q.long_arrival(), q.to_string());
             }
@@ -60,13 +60,13 @@ fn parse_and_touch(line: &[u8]) {
             let mut n = 0;
             for (k, v) in e.fields() {
                 n += 1;
-                assert!(n <= e.text.len(), "fields() does not terminate");
+                assert!(n <= e.text().len(), "fields() does not terminate");
                 assert!(!k.is_empty() && k[0].is_ascii_lowercase());
                 let _ = kv::unbracket(v);
                 assert!(e.field(k).is_some());
             }
             let _ = e.field(b"status");
-            let _ = kv::status_reason(e.text);
+            let _ = kv::status_reason(e.text());
         }
         Line::Foreign { time, format, host } => {
             let _ = (time, format.name());
@@ -712,19 +712,19 @@ proptest! {
         };
         // Time: the outer one when a container's line is unwrapped.
         let time = p.wrapped.as_ref().map_or(&p.time, |w| &w.0);
-        prop_assert_eq!(e.raw_time, time.raw, "time of {}", line);
+        prop_assert_eq!(e.raw_time(), time.raw, "time of {}", line);
         prop_assert_eq!(e.format, time.format);
         if let RawTime::Absolute(s) = time.raw {
             prop_assert_eq!(e.time, s);
         }
         prop_assert_eq!(e.flags & flags::UNWRAPPED != 0, p.wrapped.is_some());
-        prop_assert_eq!(e.host, p.host.as_bytes());
+        prop_assert_eq!(e.host(), p.host.as_bytes());
         prop_assert_eq!(e.pid, p.pid);
         // Tag.
-        prop_assert_eq!(e.instance, p.tag.instance.as_bytes());
+        prop_assert_eq!(e.instance(), p.tag.instance.as_bytes());
         let service = p.tag.service.join("/");
-        prop_assert_eq!(e.service, service.as_bytes());
-        prop_assert_eq!(e.daemon_name, p.tag.daemon.as_bytes());
+        prop_assert_eq!(e.service(), service.as_bytes());
+        prop_assert_eq!(e.daemon_name(), p.tag.daemon.as_bytes());
         prop_assert_eq!(e.daemon, Daemon::from_name(p.tag.daemon.as_bytes()));
         if !(p.tag.daemon == "postfix" && p.tag.instance == "postfix" && p.tag.service.is_empty()) {
             // `postfix/postfix` and bare `postfix` are the same event; tag() shows `postfix`.
@@ -736,26 +736,26 @@ proptest! {
         // Severity and queue.
         prop_assert_eq!(e.severity, p.severity.map_or(Severity::Info, |s| s.1));
         match &p.queue {
-            GenQueue::None => prop_assert_eq!(e.queue, QueueRef::None),
-            GenQueue::NoQueue => prop_assert_eq!(e.queue, QueueRef::NoQueue),
+            GenQueue::None => prop_assert_eq!(e.queue(), QueueRef::None),
+            GenQueue::NoQueue => prop_assert_eq!(e.queue(), QueueRef::NoQueue),
             GenQueue::Id(q) => {
-                prop_assert_eq!(e.queue.id().map(|q| q.to_string()), Some(q.clone()))
+                prop_assert_eq!(e.queue().id().map(|q| q.to_string()), Some(q.clone()))
             }
         }
         // Text and fields.
         let text = p.message.text();
-        prop_assert_eq!(e.text, text.as_bytes());
+        prop_assert_eq!(e.text(), text.as_bytes());
         let want = p.message.all_fields();
         let got: Vec<(&[u8], &[u8])> = e.fields().collect();
         prop_assert_eq!(&got, &want, "fields of {}", text);
         for (k, _) in &want {
             let first = want.iter().find(|(g, _)| g == k).unwrap().1;
-            prop_assert_eq!(kv::get(e.text, k), Some(first));
+            prop_assert_eq!(kv::get(e.text(), k), Some(first));
             prop_assert_eq!(e.field(k), Some(first));
         }
         // `status_reason` looks for the first `status=`: check it where there is one only.
         if let (Some((_, reason)), 1) = (&p.message.status, text.matches("status=").count()) {
-            prop_assert_eq!(kv::status_reason(e.text), Some(reason.as_bytes()), "{}", text);
+            prop_assert_eq!(kv::status_reason(e.text()), Some(reason.as_bytes()), "{}", text);
         }
     }
 }

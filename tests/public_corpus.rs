@@ -133,11 +133,11 @@ fn parsed(line: &[u8]) -> Option<Expected> {
         return None;
     };
     Some(Expected {
-        host: e.host.to_vec(),
+        host: e.host().to_vec(),
         pid: e.pid.map(u64::from),
-        instance: e.instance.to_vec(),
-        service: e.service.to_vec(),
-        daemon: e.daemon_name.to_vec(),
+        instance: e.instance().to_vec(),
+        service: e.service().to_vec(),
+        daemon: e.daemon_name().to_vec(),
         severity: match e.severity {
             Severity::Info => "info",
             Severity::Warning => "warning",
@@ -145,7 +145,7 @@ fn parsed(line: &[u8]) -> Option<Expected> {
             Severity::Fatal => "fatal",
             Severity::Panic => "panic",
         },
-        queue: match e.queue {
+        queue: match e.queue() {
             QueueRef::None => None,
             QueueRef::NoQueue => Some(b"NOQUEUE".to_vec()),
             QueueRef::Id(q) => Some(q.as_bytes().to_vec()),

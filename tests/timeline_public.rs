@@ -22,7 +22,7 @@ fn build(path: &std::path::Path) -> (Timelines, String) {
     let t = timeline::build(&p.events, &p.dumps);
     for (ei, e) in p.events.iter().enumerate() {
         assert_eq!(
-            e.queue.id().is_some(),
+            e.queue().id().is_some(),
             t.owner[ei].is_some(),
             "{}",
             render(e)

@@ -45,7 +45,7 @@ fn check(scenario: &str) -> (usize, Vec<String>) {
     // Every event naming a queue ID has exactly one owner, and owners list their events.
     for (ei, e) in p.events.iter().enumerate() {
         assert_eq!(
-            e.queue.id().is_some(),
+            e.queue().id().is_some(),
             t.owner[ei].is_some(),
             "{scenario}: event {ei} ({})",
             render(e)

@@ -107,7 +107,7 @@ fn log_failures(path: &Path) -> Vec<Failure> {
     let origin = path.display().to_string();
     data.split(|&c| c == b'\n')
         .filter_map(|line| match parse_line(line) {
-            Line::Postfix { event, .. } => failure_in_text(event.text, &origin),
+            Line::Postfix { event, .. } => failure_in_text(event.text(), &origin),
             _ => None,
         })
         .collect()

@@ -424,7 +424,7 @@ pub fn build(
     let mut ns_lines: Vec<u64> = Vec::new();
     let mut ours = Counter::new(true);
     for e in &events {
-        let id = (e.host, e.instance);
+        let id = (e.host(), e.instance());
         let ns = match ns_names.iter().position(|n| *n == id) {
             Some(p) => p,
             None => {
@@ -439,7 +439,7 @@ pub fn build(
         };
         ours.feed(&PfLine {
             ns: ns as u32,
-            cmd: e.daemon_name,
+            cmd: e.daemon_name(),
             pid: e.pid,
             msg,
             local_secs: local_secs(e.time),
@@ -618,10 +618,10 @@ fn compat<'h>(
     hosts.dedup();
     for e in events {
         let mut why = None;
-        if e.instance != b"postfix" {
+        if e.instance() != b"postfix" {
             why = Some(format!(
                 "lines of the syslog name {} (pflogsumm reads only postfix/…)",
-                String::from_utf8_lossy(e.instance)
+                String::from_utf8_lossy(e.instance())
             ));
         } else if e.flags & flags::UNWRAPPED != 0 {
             why =
@@ -640,13 +640,13 @@ fn compat<'h>(
                 "lines with {} timestamps (pflogsumm cannot read them)",
                 e.format.name()
             ));
-        } else if !e.service.is_empty() {
-            let path = [e.service, e.daemon_name].join(&b'/');
+        } else if !e.service().is_empty() {
+            let path = [e.service(), e.daemon_name()].join(&b'/');
             let pf_cmd = path
                 .strip_prefix(b"smtps/")
                 .or_else(|| path.strip_prefix(b"submission/"))
                 .unwrap_or(&path);
-            if pf_cmd != e.daemon_name
+            if pf_cmd != e.daemon_name()
                 && matches!(
                     e.daemon,
                     Daemon::Smtpd
@@ -659,7 +659,7 @@ fn compat<'h>(
                 why = Some(format!(
                     "lines of {} (pflogsumm does not read them as {})",
                     e.tag(),
-                    String::from_utf8_lossy(e.daemon_name)
+                    String::from_utf8_lossy(e.daemon_name())
                 ));
             }
         }
@@ -765,7 +765,7 @@ fn smtpd_stats(c: &Counter, events: &[Event<'_>], top: usize) -> Smtpd {
             (&b"lost connection after "[..], &mut lost),
             (b"timeout after ", &mut timeouts),
         ] {
-            if let Some(r) = e.text.strip_prefix(pre) {
+            if let Some(r) = e.text().strip_prefix(pre) {
                 let end = memchr::memmem::find(r, b" from ").unwrap_or(r.len());
                 *map.entry(String::from_utf8_lossy(&r[..end]).into_owned())
                     .or_insert(0) += 1;
@@ -804,9 +804,9 @@ fn tls_stats(events: &[Event<'_>], smtpd_connections: u64) -> Tls {
         let Action::Tls { detail, .. } = action::action(e) else {
             continue;
         };
-        let at = memchr::memmem::find(e.text, b"TLS connection established ").unwrap_or(0);
-        let trust = e.text[..at].trim_ascii();
-        let inbound = e.text[at..].starts_with(b"TLS connection established from");
+        let at = memchr::memmem::find(e.text(), b"TLS connection established ").unwrap_or(0);
+        let trust = e.text()[..at].trim_ascii();
+        let inbound = e.text()[at..].starts_with(b"TLS connection established from");
         if inbound {
             t.inbound += 1;
         } else {
@@ -954,9 +954,9 @@ fn messages(events: &[Event<'_>], top: usize) -> (Rows, Rows, Rows, Rows) {
             Severity::Info => continue,
         };
         let text = if slot == 3 {
-            String::from_utf8_lossy(e.text).into_owned()
+            String::from_utf8_lossy(e.text()).into_owned()
         } else {
-            classify::signature(e.text)
+            classify::signature(e.text())
         };
         *maps[slot].entry((e.tag(), text)).or_insert(0) += 1;
     }

@@ -395,7 +395,7 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
     let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
     let mut seen = vec![0u32; t.messages.len()];
     for (ei, e) in events.iter().enumerate() {
-        let text = e.text;
+        let text = e.text();
         match e.daemon {
             crate::parse::Daemon::Qmgr
                 if text.starts_with(b"from=") && text.ends_with(b"(queue active)") =>
@@ -697,7 +697,7 @@ pub fn analyse(
             .find(|&&i| {
                 a[i].signature == top
                     && !events[a[i].event]
-                        .text
+                        .text()
                         .windows(31)
                         .any(|w| w == b"delivery temporarily suspended:")
             })

@@ -169,7 +169,7 @@ fn event_line(e: &Event<'_>, arrived: Option<Stamp>, loaded: &Loaded) -> String 
         e.time,
         since(arrived, e.time),
         e.tag(),
-        escape(e.text),
+        escape(e.text()),
         loaded.inputs[e.loc.input as usize].path,
         e.loc.line
     )
@@ -332,7 +332,7 @@ fn write_json(
                             since_arrival_secs: Some((e.time.micros - arrived.micros) as f64 / 1e6),
                             tag: e.tag(),
                             pid: e.pid,
-                            text: String::from_utf8_lossy(e.text).into_owned(),
+                            text: String::from_utf8_lossy(e.text()).into_owned(),
                             file: loaded.inputs[e.loc.input as usize].path.clone(),
                             line: e.loc.line,
                         }

@@ -330,10 +330,10 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
             Line::Postfix { mut event, repeat } => {
                 s.postfix_lines += 1;
                 out.formats[format_index(event.format)] += 1;
-                if event.host != last_host {
-                    last_host = event.host;
-                    if !out.hosts.contains(&event.host) {
-                        out.hosts.push(event.host);
+                if event.host() != last_host {
+                    last_host = event.host();
+                    if !out.hosts.contains(&event.host()) {
+                        out.hosts.push(event.host());
                     }
                 }
                 event.loc = loc;
@@ -347,7 +347,7 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
             Line::LastRepeated { host, count, .. } => {
                 // Repeats the previous line of the same host.
                 match out.events.last().copied() {
-                    Some(mut prev) if prev.host == host => {
+                    Some(mut prev) if prev.host() == host => {
                         s.postfix_lines += 1;
                         prev.flags |= flags::REPEATED;
                         prev.loc = loc;
@@ -449,7 +449,7 @@ fn strong_evidence(
     dumps: &[qdump::Dump],
 ) -> Option<(i32, YearEvidence)> {
     // Positions of civil events in `events` and their offsets.
-    let civil_at = |i: usize| match events[i].raw_time {
+    let civil_at = |i: usize| match events[i].raw_time() {
         RawTime::Civil(c) => Some(c),
         RawTime::Absolute(_) => None,
     };
@@ -458,7 +458,7 @@ fn strong_evidence(
         events
             .iter()
             .enumerate()
-            .filter(|(_, e)| matches!(e.raw_time, RawTime::Civil(_)))
+            .filter(|(_, e)| matches!(e.raw_time(), RawTime::Civil(_)))
             .map(|(i, _)| i)
             .zip(offsets.iter().copied())
     };
@@ -470,9 +470,9 @@ fn strong_evidence(
     // A stamp with a year in the same file: anchor the nearest civil event to it.
     if let Some(abs_i) = events
         .iter()
-        .position(|e| matches!(e.raw_time, RawTime::Absolute(_)))
+        .position(|e| matches!(e.raw_time(), RawTime::Absolute(_)))
     {
-        let RawTime::Absolute(s) = events[abs_i].raw_time else {
+        let RawTime::Absolute(s) = events[abs_i].raw_time() else {
             unreachable!()
         };
         let (ci, k) = civils().min_by_key(|(i, _)| i.abs_diff(abs_i))?;
@@ -487,14 +487,14 @@ fn strong_evidence(
     // Long queue IDs carry their arrival epoch. Prefer an arrival line (client=, uid=,
     // message-id=), whose time is that of the arrival.
     let long = civils()
-        .filter(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long()))
+        .filter(|(i, _)| events[*i].queue().id().is_some_and(|q| q.is_long()))
         .find(|(i, _)| {
-            let t = events[*i].text;
+            let t = events[*i].text();
             t.starts_with(b"client=") || t.starts_with(b"uid=") || t.starts_with(b"message-id=")
         })
-        .or_else(|| civils().find(|(i, _)| events[*i].queue.id().is_some_and(|q| q.is_long())));
+        .or_else(|| civils().find(|(i, _)| events[*i].queue().id().is_some_and(|q| q.is_long())));
     if let Some((i, k)) = long {
-        let q = events[i].queue.id()?;
+        let q = events[i].queue().id()?;
         if let Some((secs, usec)) = q.long_arrival() {
             let base = year::base_year_near(civil_at(i)?, k, secs * MICROS + usec as i64, zone);
             return Some((
@@ -509,7 +509,7 @@ fn strong_evidence(
     // A queue ID of this file listed in a `postqueue -j` dump.
     if !arrivals.is_empty() {
         for (i, k) in civils() {
-            if let Some(q) = events[i].queue.id() {
+            if let Some(q) = events[i].queue().id() {
                 if let Some(&(arrival, dump)) = arrivals.get(&q) {
                     let base = year::base_year_near(civil_at(i)?, k, arrival * MICROS, zone);
                     return Some((
@@ -633,7 +633,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         .par_iter()
         .map(|&i| {
             let out = parse_log(i, &loaded.inputs[i], opts.keep_unparsed);
-            let offs = year::offsets(out.events.iter().filter_map(|e| match e.raw_time {
+            let offs = year::offsets(out.events.iter().filter_map(|e| match e.raw_time() {
                 RawTime::Civil(c) => Some(c),
                 RawTime::Absolute(_) => None,
             }));
@@ -670,7 +670,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         let mut conv = opts.zone.converter();
         let mut k = 0usize;
         for e in &mut out.events {
-            if let RawTime::Civil(c) = e.raw_time {
+            if let RawTime::Civil(c) = e.raw_time() {
                 let y = base + offs[k] as i32;
                 k += 1;
                 e.time = conv.stamp(c.local_micros(y));
@@ -702,7 +702,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             continue;
         }
         let li = &loaded.inputs[*i];
-        let last_civil = out.events.iter().rev().find_map(|e| match e.raw_time {
+        let last_civil = out.events.iter().rev().find_map(|e| match e.raw_time() {
             RawTime::Civil(c) => Some(c),
             _ => None,
         });
@@ -906,14 +906,14 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
 
 /// Two events are the same log line (ignoring where they were read).
 fn same_line(a: &Event<'_>, b: &Event<'_>) -> bool {
-    a.raw_time == b.raw_time
+    a.raw_time() == b.raw_time()
         && a.pid == b.pid
-        && a.text == b.text
-        && a.host == b.host
-        && a.daemon_name == b.daemon_name
-        && a.instance == b.instance
-        && a.service == b.service
-        && a.queue == b.queue
+        && a.text() == b.text()
+        && a.host() == b.host()
+        && a.daemon_name() == b.daemon_name()
+        && a.instance() == b.instance()
+        && a.service() == b.service()
+        && a.queue() == b.queue()
 }
 
 /// If a suffix of `prev` equals a prefix of `cur`, remove that prefix from `cur` and return

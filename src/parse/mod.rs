@@ -14,7 +14,7 @@ pub mod qid;
 pub use header::{RawTime, TimeFormat};
 pub use qid::{QueueId, QueueRef};
 
-use crate::time::Stamp;
+use crate::time::{Civil, Stamp};
 
 /// Where an event came from: the index of its input and its 1-based line number there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -140,53 +140,194 @@ pub mod flags {
 }
 
 /// One Postfix log line, borrowed from the input.
+///
+/// Millions of these are held at once, so the parts of the line (host, syslog name, text …)
+/// are kept as (offset, length) in `line` and read through methods.
 #[derive(Clone, Copy, Debug)]
 pub struct Event<'a> {
-    /// The time as written; `time` is filled from it once the year is known.
-    pub raw_time: RawTime,
-    /// The resolved instant (valid after ingest has resolved the input's year and zone).
+    /// A year-less stamp as written, packed (see [`Event::raw_time`]); 0 for a stamp with a
+    /// year, which is `time` itself.
+    civil: u64,
+    /// The resolved instant: as written, or for a year-less stamp filled in once ingest has
+    /// resolved the input's year and zone.
     pub time: Stamp,
     pub format: TimeFormat,
+    pub daemon: Daemon,
+    pub severity: Severity,
+    pub flags: u8,
+    /// What stands where a queue ID may (see [`Event::queue`]).
+    queue: (u16, u8, u8),
+    pub pid: Option<u32>,
+    pub loc: Loc,
+    /// The whole line as read (the inner line for an unwrapped container line), for citing
+    /// evidence.
+    pub line: &'a [u8],
+    /// Host, instance, service, daemon name and text: (offset, length) in `line`.
+    spans: [(u16, u16); 5],
+}
+
+/// The parts of a line an [`Event`] is made of, as slices of the line.
+#[derive(Clone, Copy, Debug)]
+pub struct Parts<'a> {
     pub host: &'a [u8],
     /// The syslog name's first element: `postfix`, `postfix-out`, `postfix-239.58.50.50`.
     pub instance: &'a [u8],
     /// Service label between instance and daemon (`submission`, `content-filter`), or empty.
     pub service: &'a [u8],
     pub daemon_name: &'a [u8],
-    pub daemon: Daemon,
-    pub pid: Option<u32>,
-    pub severity: Severity,
-    pub queue: QueueRef,
     /// The message after the queue ID and severity, e.g. `to=<a@b>, relay=…`.
     pub text: &'a [u8],
-    pub flags: u8,
-    pub loc: Loc,
-    /// The whole line as read (the inner line for an unwrapped container line), for citing
-    /// evidence.
-    pub line: &'a [u8],
+    /// The queue ID as written (empty when there is none).
+    pub queue_id: &'a [u8],
 }
 
 impl<'a> Event<'a> {
+    /// An event of `line` whose parts are slices of `line` (empty parts may be anywhere).
+    /// Lines are at most [`crate::lines::MAX_LINE`] bytes, so offsets fit in 16 bits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        line: &'a [u8],
+        parts: Parts<'a>,
+        raw_time: RawTime,
+        time: Stamp,
+        format: TimeFormat,
+        daemon: Daemon,
+        severity: Severity,
+        flags: u8,
+        pid: Option<u32>,
+        queue: QueueRef,
+        loc: Loc,
+    ) -> Event<'a> {
+        let span = |part: &[u8]| -> (u16, u16) {
+            if part.is_empty() {
+                return (0, 0);
+            }
+            let off = (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+            debug_assert!(off + part.len() <= line.len(), "a part outside its line");
+            (off as u16, part.len() as u16)
+        };
+        let queue = match queue {
+            QueueRef::None => (0, 0, 0),
+            QueueRef::NoQueue => (0, 0, 1),
+            QueueRef::Id(q) => {
+                let (off, _) = span(parts.queue_id);
+                debug_assert_eq!(parts.queue_id, q.as_bytes());
+                (off, q.as_bytes().len() as u8, 2)
+            }
+        };
+        let span = |part: &[u8]| -> (u16, u16) {
+            if part.is_empty() {
+                return (0, 0);
+            }
+            let off = (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+            debug_assert!(off + part.len() <= line.len(), "a part outside its line");
+            (off as u16, part.len() as u16)
+        };
+        let civil = match raw_time {
+            RawTime::Absolute(_) => 0,
+            // Present bit, month (4 bits), day (5 bits), µs of the day (< 2^37).
+            RawTime::Civil(c) => {
+                debug_assert!((0..1 << 40).contains(&c.micros_of_day));
+                1 << 63
+                    | (c.month as u64) << 45
+                    | (c.day as u64) << 40
+                    | (c.micros_of_day as u64 & ((1 << 40) - 1))
+            }
+        };
+        Event {
+            civil,
+            time,
+            format,
+            daemon,
+            severity,
+            flags,
+            queue,
+            pid,
+            loc,
+            line,
+            spans: [
+                span(parts.host),
+                span(parts.instance),
+                span(parts.service),
+                span(parts.daemon_name),
+                span(parts.text),
+            ],
+        }
+    }
+
+    fn part(&self, i: usize) -> &'a [u8] {
+        let (off, len) = self.spans[i];
+        let line: &'a [u8] = self.line;
+        &line[off as usize..off as usize + len as usize]
+    }
+
+    pub fn host(&self) -> &'a [u8] {
+        self.part(0)
+    }
+
+    /// The time as written: with a year (then it is `time`), or without.
+    pub fn raw_time(&self) -> RawTime {
+        if self.civil == 0 {
+            return RawTime::Absolute(self.time);
+        }
+        RawTime::Civil(Civil {
+            month: (self.civil >> 45 & 0xf) as u8,
+            day: (self.civil >> 40 & 0x1f) as u8,
+            micros_of_day: (self.civil & ((1 << 40) - 1)) as i64,
+        })
+    }
+
+    /// The queue ID, `NOQUEUE`, or neither.
+    pub fn queue(&self) -> QueueRef {
+        let (off, len, kind) = self.queue;
+        match kind {
+            0 => QueueRef::None,
+            1 => QueueRef::NoQueue,
+            _ => QueueRef::Id(QueueId::from_parsed(
+                &self.line[off as usize..off as usize + len as usize],
+            )),
+        }
+    }
+
+    /// The syslog name's first element: `postfix`, `postfix-out`, `postfix-239.58.50.50`.
+    pub fn instance(&self) -> &'a [u8] {
+        self.part(1)
+    }
+
+    /// Service label between instance and daemon (`submission`, `content-filter`), or empty.
+    pub fn service(&self) -> &'a [u8] {
+        self.part(2)
+    }
+
+    pub fn daemon_name(&self) -> &'a [u8] {
+        self.part(3)
+    }
+
+    /// The message after the queue ID and severity, e.g. `to=<a@b>, relay=…`.
+    pub fn text(&self) -> &'a [u8] {
+        self.part(4)
+    }
+
     /// The `key=value` fields of the text, in order.
     pub fn fields(&self) -> kv::Fields<'a> {
-        kv::fields(self.text)
+        kv::fields(self.text())
     }
 
     /// One field's value, as written (angle brackets kept).
     pub fn field(&self, key: &[u8]) -> Option<&'a [u8]> {
-        kv::get(self.text, key)
+        kv::get(self.text(), key)
     }
 
     /// The syslog tag re-assembled for display, e.g. `postfix-out/submission/smtpd`.
     pub fn tag(&self) -> String {
-        let mut s = String::from_utf8_lossy(self.instance).into_owned();
-        if !self.service.is_empty() {
+        let mut s = String::from_utf8_lossy(self.instance()).into_owned();
+        if !self.service().is_empty() {
             s.push('/');
-            s.push_str(&String::from_utf8_lossy(self.service));
+            s.push_str(&String::from_utf8_lossy(self.service()));
         }
-        if self.daemon != Daemon::Postfix || self.instance != b"postfix" {
+        if self.daemon != Daemon::Postfix || self.instance() != b"postfix" {
             s.push('/');
-            s.push_str(&String::from_utf8_lossy(self.daemon_name));
+            s.push_str(&String::from_utf8_lossy(self.daemon_name()));
         }
         s
     }
@@ -401,33 +542,42 @@ pub fn parse_line(line: &[u8]) -> Line<'_> {
     }
     let (mut severity, rest) = strip_severity(message);
     let (queue, mut text) = strip_queue(rest);
+    let queue_id = match queue {
+        QueueRef::Id(q) => &rest[..q.as_bytes().len()],
+        _ => &[],
+    };
     if severity == Severity::Info && queue != QueueRef::None {
         (severity, text) = strip_severity(text);
     }
-    Line::Postfix {
-        event: Event {
-            raw_time: p.time,
-            time: match p.time {
-                RawTime::Absolute(s) => s,
-                RawTime::Civil(_) => Stamp {
-                    micros: 0,
-                    offset_secs: 0,
-                },
-            },
-            format: p.format,
-            host: p.host,
-            instance,
-            service,
-            daemon_name,
-            daemon: Daemon::from_name(daemon_name),
-            pid: p.pid,
-            severity,
-            queue,
-            text,
-            flags,
-            loc: Loc::default(),
-            line,
+    let time = match p.time {
+        RawTime::Absolute(s) => s,
+        RawTime::Civil(_) => Stamp {
+            micros: 0,
+            offset_secs: 0,
         },
+    };
+    let parts = Parts {
+        host: p.host,
+        instance,
+        service,
+        daemon_name,
+        text,
+        queue_id,
+    };
+    Line::Postfix {
+        event: Event::new(
+            line,
+            parts,
+            p.time,
+            time,
+            p.format,
+            Daemon::from_name(daemon_name),
+            severity,
+            flags,
+            p.pid,
+            queue,
+            Loc::default(),
+        ),
         repeat,
     }
 }
@@ -435,6 +585,31 @@ pub fn parse_line(line: &[u8]) -> Line<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_stay_small() {
+        // Ingest holds every event of the input at once: 6 million on a gigabyte of log.
+        assert!(std::mem::size_of::<Event<'_>>() <= 88);
+    }
+
+    #[test]
+    fn an_event_gives_back_its_parts() {
+        let l = b"Nov 30 02:05:17 mx1 postfix-out/submission/smtpd[21008]: 4jd6tb11x2z5c2G: client=localhost[127.0.0.1]";
+        let (e, _) = event(l);
+        assert_eq!(e.host(), b"mx1");
+        assert_eq!(e.instance(), b"postfix-out");
+        assert_eq!(e.service(), b"submission");
+        assert_eq!(e.daemon_name(), b"smtpd");
+        assert_eq!(e.text(), b"client=localhost[127.0.0.1]");
+        assert_eq!(e.queue().id().unwrap().as_str(), "4jd6tb11x2z5c2G");
+        assert!(matches!(
+            e.raw_time(),
+            RawTime::Civil(c) if c.month == 11 && c.day == 30 && c.micros_of_day == (2 * 3600 + 5 * 60 + 17) * 1_000_000
+        ));
+        let (e, _) = event(b"2026-11-30T02:05:17.123456+01:00 mx1 postfix/qmgr[1]: NOQUEUE: x");
+        assert_eq!(e.queue(), QueueRef::NoQueue);
+        assert!(matches!(e.raw_time(), RawTime::Absolute(s) if s == e.time));
+    }
 
     fn event(line: &[u8]) -> (Event<'_>, u32) {
         match parse_line(line) {
@@ -448,9 +623,9 @@ mod tests {
         let (e, n) = event(b"Nov 30 01:51:37 mx1 postfix/smtp[17120]: B6CC5B6472: to=<judy7@throttle.test>, relay=127.0.0.1[127.0.0.1]:2526, conn_use=2, delay=37, delays=37/0.18/0/0.04, dsn=4.7.0, status=deferred (host 127.0.0.1[127.0.0.1] said: 451 4.7.0 Try again later (in reply to RCPT TO command))");
         assert_eq!(n, 1);
         assert_eq!(e.daemon, Daemon::Smtp);
-        assert_eq!(e.instance, b"postfix");
-        assert_eq!(e.service, b"");
-        assert_eq!(e.queue.id().unwrap().as_str(), "B6CC5B6472");
+        assert_eq!(e.instance(), b"postfix");
+        assert_eq!(e.service(), b"");
+        assert_eq!(e.queue().id().unwrap().as_str(), "B6CC5B6472");
         assert_eq!(e.field(b"status"), Some(&b"deferred"[..]));
         assert_eq!(e.field(b"to"), Some(&b"<judy7@throttle.test>"[..]));
         assert_eq!(e.tag(), "postfix/smtp");
@@ -493,18 +668,18 @@ mod tests {
     #[test]
     fn noqueue_and_severity_around_the_queue_id() {
         let (e, _) = event(b"Nov  1 02:11:18 conch postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[0.0.0.0]: 450 4.7.25 Client host rejected");
-        assert_eq!(e.queue, QueueRef::NoQueue);
-        assert!(e.text.starts_with(b"reject: RCPT"));
+        assert_eq!(e.queue(), QueueRef::NoQueue);
+        assert!(e.text().starts_with(b"reject: RCPT"));
         let (e, _) = event(b"Nov  1 02:11:18 h postfix/cleanup[1]: warning: 9BECF3F19D: sender_canonical_maps map lookup problem");
         assert_eq!(e.severity, Severity::Warning);
-        assert_eq!(e.queue.id().unwrap().as_str(), "9BECF3F19D");
+        assert_eq!(e.queue().id().unwrap().as_str(), "9BECF3F19D");
         let (e, _) = event(b"Nov  1 02:11:18 h postfix/cleanup[1]: D8B07E3DB6: warning: header Subject: x from y[1.2.3.4]; from=<a@b> to=<c@d> proto=ESMTP helo=<e>");
         assert_eq!(e.severity, Severity::Warning);
-        assert_eq!(e.queue.id().unwrap().as_str(), "D8B07E3DB6");
-        assert!(e.text.starts_with(b"header Subject"));
+        assert_eq!(e.queue().id().unwrap().as_str(), "D8B07E3DB6");
+        assert!(e.text().starts_with(b"header Subject"));
         let (e, _) = event(b"Mar 15 06:25:12 mframe1 postfix/postfix-script[23423]: fatal: the Postfix mail system is already running");
         assert_eq!(e.severity, Severity::Fatal);
-        assert_eq!(e.queue, QueueRef::None);
+        assert_eq!(e.queue(), QueueRef::None);
         let (e, _) = event(b"Jan 14 16:30:24 mframe1 postfix[662]: fatal: usage: postfix [-c config_dir] [-Dv] command");
         assert_eq!(e.daemon, Daemon::Postfix);
         assert_eq!(e.tag(), "postfix");
@@ -515,7 +690,7 @@ mod tests {
         let (e, n) = event(b"Nov 30 02:00:00 mx postfix/smtp[26192]: message repeated 2 times: [ C71221E1E6C: to=<admin@x.test>, relay=none, delay=0, delays=0/0/0/0, dsn=5.4.6, status=bounced (mail for x.test loops back to myself)]");
         assert_eq!(n, 2);
         assert_eq!(e.flags & flags::REPEATED, flags::REPEATED);
-        assert_eq!(e.queue.id().unwrap().as_str(), "C71221E1E6C");
+        assert_eq!(e.queue().id().unwrap().as_str(), "C71221E1E6C");
         assert_eq!(e.field(b"status"), Some(&b"bounced"[..]));
         match parse_line(b"Nov 30 02:00:00 mx last message repeated 3 times") {
             Line::LastRepeated { count, host, .. } => {
@@ -530,11 +705,11 @@ mod tests {
         let (e, _) = event(b"May 02 22:56:18 XXX docker[32360]: May  2 20:56:17 YYY postfix/smtp[17742]: 0123456789: to=<a@b.test>, status=sent (ok)");
         assert_eq!(e.flags & flags::UNWRAPPED, flags::UNWRAPPED);
         assert_eq!(e.pid, Some(17742));
-        assert_eq!(e.host, b"YYY");
+        assert_eq!(e.host(), b"YYY");
         assert_eq!(e.daemon, Daemon::Smtp);
         // The outer (host) time is kept.
         assert!(
-            matches!(e.raw_time, RawTime::Civil(c) if c.micros_of_day / 1_000_000 == 22 * 3600 + 56 * 60 + 18)
+            matches!(e.raw_time(), RawTime::Civil(c) if c.micros_of_day / 1_000_000 == 22 * 3600 + 56 * 60 + 18)
         );
     }
 
@@ -543,7 +718,7 @@ mod tests {
         let (e, _) = event(
             b"Jan  5 10:11:12 mx postfix/smtpd[1234]: [ID 197553 mail.info] connect from a[1.2.3.4]",
         );
-        assert_eq!(e.text, b"connect from a[1.2.3.4]");
+        assert_eq!(e.text(), b"connect from a[1.2.3.4]");
     }
 
     #[test]

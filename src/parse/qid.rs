@@ -87,6 +87,17 @@ impl QueueId {
         })
     }
 
+    /// A queue ID already recognised by [`QueueId::parse`] (copied, not checked again).
+    pub(crate) fn from_parsed(b: &[u8]) -> QueueId {
+        debug_assert!(QueueId::parse(b).is_some());
+        let mut bytes = [0u8; MAX_LEN];
+        bytes[..b.len()].copy_from_slice(b);
+        QueueId {
+            len: b.len() as u8,
+            bytes,
+        }
+    }
+
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len as usize]
     }

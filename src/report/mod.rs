@@ -111,7 +111,7 @@ fn cite(
                             at: e.time,
                             since: crate::time::since(arrived, e.time),
                             tag: e.tag(),
-                            text: String::from_utf8_lossy(e.text).into_owned(),
+                            text: String::from_utf8_lossy(e.text()).into_owned(),
                             source: format!(
                                 "{}:{}",
                                 loaded.inputs[e.loc.input as usize].path, e.loc.line
@@ -425,12 +425,12 @@ pub fn build(
     let mut run: Option<(&[u8], u64)> = None;
     for e in &parsed.events {
         match &mut run {
-            Some((h, n)) if *h == e.host => *n += 1,
+            Some((h, n)) if *h == e.host() => *n += 1,
             _ => {
                 if let Some((h, n)) = run.take() {
                     *host_counts.entry(h).or_insert(0) += n;
                 }
-                run = Some((e.host, 1));
+                run = Some((e.host(), 1));
             }
         }
     }

@@ -247,10 +247,10 @@ const REJECT_ACTIONS: &[&[u8]] = &[
 
 /// Read an event's meaning.
 pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
-    let t = e.text;
+    let t = e.text();
     match e.daemon {
         Daemon::Smtpd | Daemon::Postscreen => {
-            if e.queue.id().is_some() {
+            if e.queue().id().is_some() {
                 if let Some(rest) = t.strip_prefix(b"client=") {
                     let end = rest
                         .windows(2)

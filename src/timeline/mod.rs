@@ -558,8 +558,8 @@ impl<'a> Builder<'a> {
             names,
             fold,
         } = self;
-        let h = hosts.id(e.host);
-        let Some(qid) = e.queue.id() else {
+        let h = hosts.id(e.host());
+        let Some(qid) = e.queue().id() else {
             match act {
                 Action::Reject(r) => t.rejects.push(reject_record(e, &r, ei)),
                 Action::AdminSummary { verb, count } => t.admin.summaries.push(AdminSummary {
@@ -579,12 +579,12 @@ impl<'a> Builder<'a> {
                 }
                 _ => {}
             }
-            if e.queue == QueueRef::NoQueue {
+            if e.queue() == QueueRef::NoQueue {
                 // NOQUEUE events belong to their client session, not to a message.
             }
             return;
         };
-        let key: Key = (h, insts.id(e.instance), qid);
+        let key: Key = (h, insts.id(e.instance()), qid);
         let starts_life = matches!(act, Action::Client { .. } | Action::Pickup { .. });
 
         // Find or open the life this event belongs to.
@@ -1268,15 +1268,15 @@ fn compact(t: &mut Timelines, free: Vec<usize>) {
 fn reject_record(e: &Event<'_>, r: &action::Reject<'_>, ei: usize) -> RejectRecord {
     RejectRecord {
         at: e.time,
-        host: lossy(e.host),
-        daemon: lossy(e.daemon_name),
+        host: lossy(e.host()),
+        daemon: lossy(e.daemon_name()),
         action: lossy(r.action),
         stage: lossy(r.stage),
         client: lossy(r.client),
         text: lossy(r.text),
         from: r.from.map(lossy),
         to: r.to.map(lossy),
-        queue_id: e.queue.id(),
+        queue_id: e.queue().id(),
         event: ei as u32,
     }
 }

@@ -43,12 +43,12 @@ pub fn render(e: &Event<'_>) -> String {
     format!(
         "{} {} {}[{:?}] {:?} {:?} {}",
         e.time,
-        String::from_utf8_lossy(e.host),
+        String::from_utf8_lossy(e.host()),
         e.tag(),
         e.pid,
         e.severity,
-        e.queue,
-        String::from_utf8_lossy(e.text)
+        e.queue(),
+        String::from_utf8_lossy(e.text())
     )
 }
 
