@@ -27,20 +27,21 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
     let parsed = ingest::parse(&loaded, &opts);
     assert!(parsed.events.len() > 1000, "the lab's combined history");
 
-    let run = |threads: usize, block: usize, window: usize, fold: bool| -> (String, String) {
-        pool(threads).install(|| {
-            let t = timeline::build_in_blocks(&parsed.events, &parsed.dumps, block, fold);
-            let a = incidents::attempts_in_windows(&parsed.events, &t, window);
-            (
-                format!(
-                    "{:?}\n{:?}\n{:?}\n{:?}",
-                    t.messages, t.rejects, t.owner, t.deliveries
-                ),
-                format!("{:?}\n{:?}", a.attempts, a.signatures),
-            )
-        })
-    };
-    for fold in [false, true] {
+    let run =
+        |threads: usize, block: usize, window: usize, fold: Option<usize>| -> (String, String) {
+            pool(threads).install(|| {
+                let t = timeline::build_in_blocks(&parsed.events, &parsed.dumps, block, fold);
+                let a = incidents::attempts_in_windows(&parsed.events, &t, window);
+                (
+                    format!(
+                        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                        t.messages, t.compact, t.rejects, t.owner, t.deliveries
+                    ),
+                    format!("{:?}\n{:?}", a.attempts, a.signatures),
+                )
+            })
+        };
+    for fold in [None, Some(timeline::TIMELINE_CAP), Some(0)] {
         let (timelines, attempts) = run(1, 1 << 14, 1 << 16, fold);
         assert!(
             attempts.contains("Deferred"),
@@ -50,11 +51,11 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
             let (t, a) = run(threads, block, window, fold);
             assert!(
                 t == timelines,
-                "timelines differ with {threads} threads, blocks of {block} (folding: {fold})"
+                "timelines differ with {threads} threads, blocks of {block} (folding: {fold:?})"
             );
             assert!(
                 a == attempts,
-                "attempts differ with {threads} threads, windows of {window} (folding: {fold})"
+                "attempts differ with {threads} threads, windows of {window} (folding: {fold:?})"
             );
         }
     }

@@ -393,7 +393,7 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
     // over the events (a message's events are in event order too).
     let bucket = (quiet_gap / 4).max(1_000_000);
     let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut seen = vec![0u32; t.messages.len()];
+    let mut seen = vec![0u32; t.messages.len() + t.compact.len()];
     for (ei, e) in events.iter().enumerate() {
         let text = e.text();
         match e.daemon {
@@ -657,14 +657,13 @@ pub fn analyse(
         let (mut delivered, mut bounced, mut expired, mut deleted, mut pending) = (0, 0, 0, 0, 0);
         let mut retry_delay = 0f64;
         for (mi, ri) in &rcpts {
-            let m = &t.messages[*mi];
-            let Some(r) = m.recipients.get(*ri as usize) else {
+            let Some((outcome, first, last)) = t.recipient_end(*mi, *ri as usize) else {
                 continue;
             };
-            match r.outcome {
+            match outcome {
                 Outcome::Delivered => {
                     delivered += 1;
-                    if let (Some(f), Some(l)) = (r.first_attempt_at, final_attempt(t, *mi, r)) {
+                    if let (Some(f), Some(l)) = (first, last) {
                         retry_delay += (l.micros - f.micros) as f64 / 1e6;
                     }
                 }
@@ -718,7 +717,7 @@ pub fn analyse(
         let mut sample_queue_ids: Vec<QueueId> = Vec::new();
         let mut sample_messages = Vec::new();
         for &mi in &messages {
-            let q = t.messages[mi].queue_id;
+            let q = t.queue_id_of(mi);
             if !sample_queue_ids.contains(&q) {
                 sample_queue_ids.push(q);
                 sample_messages.push(mi);
@@ -810,23 +809,6 @@ pub fn analyse(
         queue_growth,
         queue_series: series,
     }
-}
-
-/// When a recipient handed over to another life was finally delivered.
-fn final_attempt(t: &Timelines, mi: usize, r: &crate::timeline::Recipient) -> Option<Stamp> {
-    let mut cur = (mi, r);
-    for _ in 0..16 {
-        let Some(c) = cur.1.handed_to else {
-            return cur.1.last_attempt_at;
-        };
-        let child = &t.messages[c];
-        match child.recipients.iter().find(|x| x.address == cur.1.address) {
-            Some(x) => cur = (c, x),
-            None => return cur.1.last_attempt_at,
-        }
-    }
-    let _ = cur.0;
-    cur.1.last_attempt_at
 }
 
 /// Windows in which the queue kept growing: over spans of Q, arrivals above removals for at

@@ -85,7 +85,11 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let timelines = if args.messages {
         timeline::build(&parsed.events, &parsed.dumps)
     } else {
-        timeline::build_folded(&parsed.events, &parsed.dumps)
+        let cap = std::env::var("MAILSLEUTH_TIMELINE_CAP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(timeline::TIMELINE_CAP);
+        timeline::build_folded(&parsed.events, &parsed.dumps, cap)
     };
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();

@@ -87,8 +87,9 @@ fn cite(
 ) -> Vec<CitedMessage> {
     let mut wanted: Vec<usize> = Vec::new();
     for i in &analysis.incidents {
+        // Lives kept in short (past the cap) have no lines to cite.
         for &idx in &i.sample_messages {
-            if !wanted.contains(&idx) {
+            if idx < timelines.messages.len() && !wanted.contains(&idx) {
                 wanted.push(idx);
             }
         }

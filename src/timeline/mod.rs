@@ -297,6 +297,9 @@ pub struct Timelines {
     pub messages: Vec<Message>,
     /// What the folded lives add to the totals, the traffic and the queue series.
     pub folded: Folded,
+    /// Finished lives kept in short beyond the cap of whole ones (see [`TIMELINE_CAP`]):
+    /// life `messages.len() + k` is `compact[k]`.
+    pub compact: Vec<CompactLife>,
     pub rejects: Vec<RejectRecord>,
     pub admin: AdminActions,
     /// For each event (by index), the life it belongs to, if it names a queue ID.
@@ -313,6 +316,22 @@ pub const FOLDED: u32 = u32::MAX;
 /// (a content filter, a second instance): not a delivery to the destination.
 pub const HANDOFF: u32 = u32::MAX - 1;
 
+/// While building, life `COMPACT + k` is `Timelines::compact[k]`.
+const COMPACT: u32 = 1 << 31;
+
+/// How many finished lives that did not fold (a failure touched them) are kept whole; past
+/// it the oldest are kept in short ([`CompactLife`]): what the incidents count of them, not
+/// their lines. The report reads another number from `MAILSLEUTH_TIMELINE_CAP`.
+pub const TIMELINE_CAP: usize = 100_000;
+
+/// A finished life kept in short: its queue ID and how each recipient ended.
+#[derive(Clone, Debug)]
+pub struct CompactLife {
+    pub queue_id: QueueId,
+    /// (outcome, first attempt, last attempt) per recipient.
+    pub recipients: Vec<(Outcome, Option<Stamp>, Option<Stamp>)>,
+}
+
 /// The finished lives folded into aggregates: delivered at the first attempt, linked to no
 /// other life, and cited by nothing, their whole timeline is not kept. What the report
 /// needs of them is summed here as they finish.
@@ -320,6 +339,8 @@ pub const HANDOFF: u32 = u32::MAX - 1;
 pub struct Folded {
     /// Lives folded.
     pub lives: u64,
+    /// Lives kept in short past the cap ([`Timelines::compact`]).
+    pub shortened: u64,
     /// Their share of [`Timelines::totals`].
     pub totals: Totals,
     /// Arrival times (µs) of those that arrived by smtpd or pickup, for the traffic chart.
@@ -414,13 +435,14 @@ const FOLD_DELAY: i64 = 2 * HOP_WINDOW;
 /// What each line means ([`action::action`]) is read on another core a block ahead of the
 /// books being kept, so both cores work; the result does not depend on the thread count.
 pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
-    build_in_blocks(events, dumps, 1 << 14, false)
+    build_in_blocks(events, dumps, 1 << 14, None)
 }
 
 /// [`build`], folding the finished lives nobody will look at into [`Timelines::folded`] as
-/// they finish, so memory holds only the lives still open, troubled, linked or queued.
-pub fn build_folded(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
-    build_in_blocks(events, dumps, 1 << 14, true)
+/// they finish, so memory holds only the lives still open, troubled, linked or queued; past
+/// `cap` finished troubled lives, the oldest are kept in short ([`Timelines::compact`]).
+pub fn build_folded(events: &[Event<'_>], dumps: &[Dump], cap: usize) -> Timelines {
+    build_in_blocks(events, dumps, 1 << 14, Some(cap))
 }
 
 /// [`build`] or [`build_folded`] with the read-ahead block size given (public so tests can
@@ -429,7 +451,7 @@ pub fn build_in_blocks(
     events: &[Event<'_>],
     dumps: &[Dump],
     block: usize,
-    fold: bool,
+    fold: Option<usize>,
 ) -> Timelines {
     use rayon::prelude::*;
     let block = block.max(1);
@@ -438,8 +460,8 @@ pub fn build_in_blocks(
         events[lo..hi].par_iter().map(action::action).collect()
     };
     let mut b = Builder::new(events.len());
-    if fold {
-        b.fold(dumps);
+    if let Some(cap) = fold {
+        b.fold(dumps, cap);
     }
     let mut next = read(0);
     let mut lo = 0;
@@ -488,7 +510,8 @@ pub struct Builder<'a> {
 struct Fold {
     /// Queue IDs listed in a queue dump: their lives are kept for the join.
     keep_ids: rustc_hash::FxHashSet<QueueId>,
-    /// Lives removed, in removal order: (removal time, life, its first event). A life closed
+    /// Lives ended (removed, deleted, rejected), in that order: (end time, life, its first
+    /// event). A life closed
     /// twice (a repeated `removed`) is listed twice; the first event tells whether the slot
     /// still holds that life.
     due: std::collections::VecDeque<(i64, usize, u32)>,
@@ -498,6 +521,10 @@ struct Fold {
     by_qid: HashMap<(u16, QueueId), Vec<usize>>,
     /// Lives with a pending hop, by the (host, queue ID) the hop names.
     hop_parents: HashMap<(u16, QueueId), Vec<usize>>,
+    /// Finished lives kept whole that may be kept in short, oldest first: (life, first
+    /// event), and how many may stay whole.
+    finished: std::collections::VecDeque<(usize, u32)>,
+    cap: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -524,8 +551,8 @@ impl<'a> Builder<'a> {
     }
 
     /// Fold finished lives as the events go by (see [`build_folded`]); lives whose queue ID
-    /// a dump lists are kept.
-    pub fn fold(&mut self, dumps: &[Dump]) {
+    /// a dump lists are kept whole.
+    pub fn fold(&mut self, dumps: &[Dump], cap: usize) {
         self.fold = Some(Fold {
             keep_ids: dumps
                 .iter()
@@ -535,6 +562,8 @@ impl<'a> Builder<'a> {
             free: Vec::new(),
             by_qid: HashMap::default(),
             hop_parents: HashMap::default(),
+            finished: Default::default(),
+            cap,
         });
     }
 
@@ -912,7 +941,7 @@ impl<'a> Builder<'a> {
             }
             open.remove(&key);
             closed.insert(key, (i, e.time.micros));
-            if let (End::Removed, Some(f)) = (end, fold.as_mut()) {
+            if let (End::Removed | End::Deleted | End::Rejected, Some(f)) = (end, fold.as_mut()) {
                 f.due.push_back((e.time.micros, i, t.messages[i].events[0]));
             }
         }
@@ -926,7 +955,7 @@ impl<'a> Builder<'a> {
         } = self;
         let Some(f) = fold.as_mut() else { return };
         while let Some(&(at, i, first)) = f.due.front() {
-            if now - at <= FOLD_DELAY {
+            if now.saturating_sub(at) <= FOLD_DELAY {
                 break;
             }
             f.due.pop_front();
@@ -934,6 +963,19 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let Some(group) = foldable_group(&t.messages, i, f, now) else {
+                if compactable(&t.messages, i, f) {
+                    f.finished.push_back((i, first));
+                }
+                while f.finished.len() > f.cap {
+                    let Some((j, first)) = f.finished.pop_front() else {
+                        break;
+                    };
+                    if t.messages[j].events.first() == Some(&first) {
+                        let k = t.compact.len() as u32;
+                        let m = free_life(t, closed, f, j);
+                        keep_in_short(t, m, k);
+                    }
+                }
                 continue;
             };
             for g in group {
@@ -943,7 +985,9 @@ impl<'a> Builder<'a> {
     }
 
     /// Link the hops, settle the outcomes and join the queue dumps.
-    pub fn finish(self, dumps: &[Dump]) -> Timelines {
+    pub fn finish(mut self, dumps: &[Dump]) -> Timelines {
+        // No line comes after the last: the lives ended in its last minute settle too.
+        self.settle(i64::MAX);
         let Builder {
             mut t,
             mut hosts,
@@ -954,8 +998,9 @@ impl<'a> Builder<'a> {
         if let Some(f) = fold {
             compact(&mut t, f.free);
             crate::timing::note(format_args!(
-                "{} lives folded, {} kept",
+                "{} lives folded, {} kept in short, {} kept whole",
                 t.folded.lives,
+                t.compact.len(),
                 t.messages.len()
             ));
         }
@@ -990,7 +1035,8 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
     const MAX: usize = 8;
     let clean = |m: &Message| {
         m.end == End::Removed
-            && m.removed_at.is_some_and(|r| now - r.micros > FOLD_DELAY)
+            && m.removed_at
+                .is_some_and(|r| now.saturating_sub(r.micros) > FOLD_DELAY)
             && !m.probe
             && !m.held
             && m.notifications.is_empty()
@@ -1106,9 +1152,31 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
     Some(out)
 }
 
-/// Fold one life of a group: add it to the aggregates and free its slot.
-fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut Fold, g: Fold1) {
-    let i = g.life;
+/// Can life `i`, finished but not foldable, be kept in short once past the cap: linked to
+/// nothing, naming and named by no local life, listed in no dump?
+fn compactable(messages: &[Message], i: usize, f: &Fold) -> bool {
+    let m = &messages[i];
+    matches!(m.end, End::Removed | End::Deleted | End::Rejected)
+        && !m.probe
+        && m.parent.is_none()
+        && m.children.is_empty()
+        && m.in_dump.is_none()
+        && !f.keep_ids.contains(&m.queue_id)
+        && !f.hop_parents.contains_key(&(m.key.0, m.queue_id))
+        && m.hops.iter().all(|hop| {
+            f.by_qid
+                .get(&(hop.host, hop.child_id))
+                .is_none_or(|c| !c.iter().any(|&c| hop_fits(messages, hop, c)))
+        })
+}
+
+/// Take life `i` out of the books and free its slot for a new life.
+fn free_life(
+    t: &mut Timelines,
+    closed: &mut HashMap<Key, (usize, i64)>,
+    f: &mut Fold,
+    i: usize,
+) -> Message {
     let tomb = tombstone(&t.messages[i]);
     let m = std::mem::replace(&mut t.messages[i], tomb);
     let key = m.key;
@@ -1121,6 +1189,38 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
             }
         }
     }
+    if let Some(v) = f.by_qid.get_mut(&(key.0, key.2)) {
+        v.retain(|&x| x != i);
+        if v.is_empty() {
+            f.by_qid.remove(&(key.0, key.2));
+        }
+    }
+    if closed.get(&key).is_some_and(|c| c.0 == i) {
+        closed.remove(&key);
+    }
+    f.free.push(i);
+    m
+}
+
+/// Add a folded or shortened life's arrival and removal to the traffic and queue series.
+fn add_to_series(fo: &mut Folded, m: &Message, root: bool) {
+    if root && matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
+        if let Some(r) = m.received_at {
+            fo.received.push(r.micros);
+        }
+    }
+    match m.received_at {
+        Some(r) => fo.queue_deltas.push((r.micros, 1)),
+        None => fo.queue_initial += 1,
+    }
+    if let Some(r) = m.removed_at {
+        fo.queue_deltas.push((r.micros, -1));
+    }
+}
+
+/// Fold one life of a group: add it to the aggregates and free its slot.
+fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut Fold, g: Fold1) {
+    let m = free_life(t, closed, f, g.life);
     for &ei in &m.events {
         t.owner[ei as usize] = None;
     }
@@ -1130,15 +1230,6 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
         } else {
             FOLDED
         };
-    }
-    if let Some(v) = f.by_qid.get_mut(&(key.0, key.2)) {
-        v.retain(|&x| x != i);
-        if v.is_empty() {
-            f.by_qid.remove(&(key.0, key.2));
-        }
-    }
-    if closed.get(&key).is_some_and(|c| c.0 == i) {
-        closed.remove(&key);
     }
     let fo = &mut t.folded;
     fo.lives += 1;
@@ -1154,19 +1245,61 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
         tt.delivered += n;
         if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
             tt.received += 1;
-            if let Some(r) = m.received_at {
-                fo.received.push(r.micros);
-            }
         }
     }
-    match m.received_at {
-        Some(r) => fo.queue_deltas.push((r.micros, 1)),
-        None => fo.queue_initial += 1,
+    add_to_series(fo, &m, g.root);
+}
+
+/// Keep a freed life `m` in short as `compact[k]`: its lines and deliveries now name it
+/// `COMPACT + k`; its share of the totals and series is added as [`Timelines::totals`]
+/// would count it (it is no probe and continues no other life).
+fn keep_in_short(t: &mut Timelines, m: Message, k: u32) {
+    for &ei in &m.events {
+        t.owner[ei as usize] = Some(COMPACT + k);
     }
-    if let Some(r) = m.removed_at {
-        fo.queue_deltas.push((r.micros, -1));
+    // Every delivery line of the life, not only each recipient's last (both lists are in
+    // event order).
+    for &ei in &m.events {
+        if let Ok(p) = t.deliveries.binary_search_by_key(&ei, |d| d.event) {
+            t.deliveries[p].message = COMPACT + k;
+        }
     }
-    f.free.push(i);
+    let fo = &mut t.folded;
+    fo.shortened += 1;
+    let tt = &mut fo.totals;
+    tt.transactions += 1;
+    let deferrals: u64 = m.recipients.iter().map(|r| r.deferrals as u64).sum();
+    tt.deferrals += deferrals;
+    if deferrals > 0 {
+        tt.deferred += 1;
+    }
+    if m.partial() {
+        tt.partial_messages += 1;
+    }
+    tt.messages += 1;
+    if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
+        tt.received += 1;
+    }
+    for r in &m.recipients {
+        tt.recipients += 1;
+        match r.outcome {
+            Outcome::Delivered => tt.delivered += 1,
+            Outcome::Bounced => tt.bounced += 1,
+            Outcome::Expired => tt.expired += 1,
+            Outcome::Deleted => tt.deleted += 1,
+            Outcome::Deferred | Outcome::Unknown => tt.pending += 1,
+            Outcome::Rejected => {}
+        }
+    }
+    add_to_series(fo, &m, true);
+    t.compact.push(CompactLife {
+        queue_id: m.queue_id,
+        recipients: m
+            .recipients
+            .iter()
+            .map(|r| (r.outcome, r.first_attempt_at, r.last_attempt_at))
+            .collect(),
+    });
 }
 
 /// Could life `c` be the child a hop names (the test [`resolve_hops`] applies)?
@@ -1254,14 +1387,25 @@ fn compact(t: &mut Timelines, free: Vec<usize>) {
             m
         })
         .collect();
+    // Lives kept in short follow the whole ones.
+    let kept = order.len() as u32;
+    let remap = |x: u32| -> u32 {
+        if x >= HANDOFF {
+            x
+        } else if x >= COMPACT {
+            kept + (x - COMPACT)
+        } else {
+            new_index[x as usize]
+        }
+    };
     for o in t.owner.iter_mut() {
         if let Some(x) = *o {
-            let y = new_index[x as usize];
+            let y = remap(x);
             *o = (y != FOLDED).then_some(y);
         }
     }
-    for d in t.deliveries.iter_mut().filter(|d| d.message < HANDOFF) {
-        d.message = new_index[d.message as usize];
+    for d in t.deliveries.iter_mut() {
+        d.message = remap(d.message);
     }
 }
 
@@ -1465,6 +1609,51 @@ pub struct Totals {
 }
 
 impl Timelines {
+    /// The queue ID of life `i`, kept whole or in short.
+    pub fn queue_id_of(&self, i: usize) -> QueueId {
+        match self.messages.get(i) {
+            Some(m) => m.queue_id,
+            None => self.compact[i - self.messages.len()].queue_id,
+        }
+    }
+
+    /// How recipient `r` of life `i` ended, when it was first attempted, and when it was
+    /// last attempted (for a recipient handed to another life, there).
+    pub fn recipient_end(
+        &self,
+        i: usize,
+        r: usize,
+    ) -> Option<(Outcome, Option<Stamp>, Option<Stamp>)> {
+        match self.messages.get(i) {
+            Some(m) => {
+                let rc = m.recipients.get(r)?;
+                Some((rc.outcome, rc.first_attempt_at, self.final_attempt(i, rc)))
+            }
+            None => self
+                .compact
+                .get(i - self.messages.len())?
+                .recipients
+                .get(r)
+                .copied(),
+        }
+    }
+
+    /// When a recipient handed over to another life was last attempted there.
+    fn final_attempt(&self, mi: usize, r: &Recipient) -> Option<Stamp> {
+        let mut cur = (mi, r);
+        for _ in 0..16 {
+            let Some(c) = cur.1.handed_to else {
+                return cur.1.last_attempt_at;
+            };
+            let child = &self.messages[c];
+            match child.recipients.iter().find(|x| x.address == cur.1.address) {
+                Some(x) => cur = (c, x),
+                None => return cur.1.last_attempt_at,
+            }
+        }
+        cur.1.last_attempt_at
+    }
+
     /// Is this life the same message as its parent, travelling on?
     pub fn continues_parent(&self, m: &Message) -> bool {
         m.parent.is_some_and(|l| l.kind.continues())
