@@ -215,14 +215,6 @@ impl<'a> Event<'a> {
                 (off, q.as_bytes().len() as u8, 2)
             }
         };
-        let span = |part: &[u8]| -> (u16, u16) {
-            if part.is_empty() {
-                return (0, 0);
-            }
-            let off = (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
-            debug_assert!(off + part.len() <= line.len(), "a part outside its line");
-            (off as u16, part.len() as u16)
-        };
         let civil = match raw_time {
             RawTime::Absolute(_) => 0,
             // Present bit, month (4 bits), day (5 bits), µs of the day (< 2^37).

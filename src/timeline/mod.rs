@@ -1233,20 +1233,9 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
     }
     let fo = &mut t.folded;
     fo.lives += 1;
-    let tt = &mut fo.totals;
-    tt.transactions += 1;
-    if m.partial() {
-        tt.partial_messages += 1;
-    }
-    if g.root {
-        let n = m.recipients.len() as u64;
-        tt.messages += 1;
-        tt.recipients += n;
-        tt.delivered += n;
-        if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
-            tt.received += 1;
-        }
-    }
+    fo.totals.transactions += 1;
+    // Every recipient was delivered at once: no deferral, no other outcome.
+    fo.totals.count(&m, g.root);
     add_to_series(fo, &m, g.root);
 }
 
@@ -1266,31 +1255,8 @@ fn keep_in_short(t: &mut Timelines, m: Message, k: u32) {
     }
     let fo = &mut t.folded;
     fo.shortened += 1;
-    let tt = &mut fo.totals;
-    tt.transactions += 1;
-    let deferrals: u64 = m.recipients.iter().map(|r| r.deferrals as u64).sum();
-    tt.deferrals += deferrals;
-    if deferrals > 0 {
-        tt.deferred += 1;
-    }
-    if m.partial() {
-        tt.partial_messages += 1;
-    }
-    tt.messages += 1;
-    if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
-        tt.received += 1;
-    }
-    for r in &m.recipients {
-        tt.recipients += 1;
-        match r.outcome {
-            Outcome::Delivered => tt.delivered += 1,
-            Outcome::Bounced => tt.bounced += 1,
-            Outcome::Expired => tt.expired += 1,
-            Outcome::Deleted => tt.deleted += 1,
-            Outcome::Deferred | Outcome::Unknown => tt.pending += 1,
-            Outcome::Rejected => {}
-        }
-    }
+    fo.totals.transactions += 1;
+    fo.totals.count(&m, true);
     add_to_series(fo, &m, true);
     t.compact.push(CompactLife {
         queue_id: m.queue_id,
@@ -1608,6 +1574,41 @@ pub struct Totals {
     pub partial_messages: u64,
 }
 
+impl Totals {
+    /// Count one life (not its transaction): `root` when it continues no other life.
+    fn count(&mut self, m: &Message, root: bool) {
+        let deferrals: u64 = m.recipients.iter().map(|r| r.deferrals as u64).sum();
+        self.deferrals += deferrals;
+        if m.probe {
+            return;
+        }
+        if deferrals > 0 {
+            self.deferred += 1;
+        }
+        if m.partial() {
+            self.partial_messages += 1;
+        }
+        if !root {
+            return;
+        }
+        self.messages += 1;
+        if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
+            self.received += 1;
+        }
+        for r in &m.recipients {
+            self.recipients += 1;
+            match r.outcome {
+                Outcome::Delivered => self.delivered += 1,
+                Outcome::Bounced => self.bounced += 1,
+                Outcome::Expired => self.expired += 1,
+                Outcome::Deleted => self.deleted += 1,
+                Outcome::Deferred | Outcome::Unknown => self.pending += 1,
+                Outcome::Rejected => {}
+            }
+        }
+    }
+}
+
 impl Timelines {
     /// The queue ID of life `i`, kept whole or in short.
     pub fn queue_id_of(&self, i: usize) -> QueueId {
@@ -1670,36 +1671,7 @@ impl Timelines {
         };
         t.transactions += self.messages.len() as u64;
         for m in &self.messages {
-            let deferrals: u64 = m.recipients.iter().map(|r| r.deferrals as u64).sum();
-            t.deferrals += deferrals;
-            if m.probe {
-                continue;
-            }
-            let root = !self.continues_parent(m);
-            if deferrals > 0 {
-                t.deferred += 1;
-            }
-            if m.partial() {
-                t.partial_messages += 1;
-            }
-            if !root {
-                continue;
-            }
-            t.messages += 1;
-            if matches!(m.arrival, Arrival::Smtp | Arrival::Pickup) {
-                t.received += 1;
-            }
-            for r in &m.recipients {
-                t.recipients += 1;
-                match r.outcome {
-                    Outcome::Delivered => t.delivered += 1,
-                    Outcome::Bounced => t.bounced += 1,
-                    Outcome::Expired => t.expired += 1,
-                    Outcome::Deleted => t.deleted += 1,
-                    Outcome::Deferred | Outcome::Unknown => t.pending += 1,
-                    Outcome::Rejected => {}
-                }
-            }
+            t.count(m, !self.continues_parent(m));
         }
         t
     }
