@@ -222,6 +222,43 @@ pub struct DumpEntry {
 }
 
 impl Message {
+    /// A new life of `key` first seen at `at`, with nothing known of it yet.
+    fn blank(host: Arc<str>, instance: Arc<str>, key: Key, life: u32, at: Stamp) -> Message {
+        Message {
+            host,
+            instance,
+            queue_id: key.2,
+            life,
+            arrival: Arrival::Unknown,
+            received_at: None,
+            client: None,
+            sasl_username: None,
+            tls: None,
+            uid: None,
+            message_id: None,
+            from: None,
+            size: None,
+            nrcpt: None,
+            active_entries: 0,
+            first_at: at,
+            last_at: at,
+            end: End::Open,
+            removed_at: None,
+            expired_at: None,
+            held: false,
+            probe: false,
+            recipients: Vec::new(),
+            parent: None,
+            children: Vec::new(),
+            notifications: Vec::new(),
+            rejects: 0,
+            in_dump: None,
+            events: Vec::new(),
+            hops: Vec::new(),
+            key,
+        }
+    }
+
     /// The message began before the first line we have, or is still open after the last.
     pub fn partial(&self) -> bool {
         self.arrival == Arrival::Unknown || self.end == End::Open
@@ -641,39 +678,7 @@ impl<'a> Builder<'a> {
             Some(i) => i,
             None => {
                 let life = lives.entry(key).or_insert(0);
-                let m = Message {
-                    host: hosts.name(h),
-                    instance: insts.name(key.1),
-                    queue_id: qid,
-                    life: *life,
-                    arrival: Arrival::Unknown,
-                    received_at: None,
-                    client: None,
-                    sasl_username: None,
-                    tls: None,
-                    uid: None,
-                    message_id: None,
-                    from: None,
-                    size: None,
-                    nrcpt: None,
-                    active_entries: 0,
-                    first_at: e.time,
-                    last_at: e.time,
-                    end: End::Open,
-                    removed_at: None,
-                    expired_at: None,
-                    held: false,
-                    probe: false,
-                    recipients: Vec::new(),
-                    parent: None,
-                    children: Vec::new(),
-                    notifications: Vec::new(),
-                    rejects: 0,
-                    in_dump: None,
-                    events: Vec::new(),
-                    hops: Vec::new(),
-                    key,
-                };
+                let m = Message::blank(hosts.name(h), insts.name(key.1), key, *life, e.time);
                 *life += 1;
                 let i = match fold.as_mut() {
                     Some(f) => {
@@ -1284,39 +1289,13 @@ fn hop_fits(messages: &[Message], h: &PendingHop, c: usize) -> bool {
 
 /// What stays in the slot of a folded life until a new life takes it.
 fn tombstone(m: &Message) -> Message {
-    Message {
-        host: m.host.clone(),
-        instance: m.instance.clone(),
-        queue_id: m.queue_id,
-        life: m.life,
-        arrival: Arrival::Unknown,
-        received_at: None,
-        client: None,
-        sasl_username: None,
-        tls: None,
-        uid: None,
-        message_id: None,
-        from: None,
-        size: None,
-        nrcpt: None,
-        active_entries: 0,
-        first_at: m.first_at,
-        last_at: m.last_at,
-        end: End::Removed,
-        removed_at: None,
-        expired_at: None,
-        held: false,
-        probe: false,
-        recipients: Vec::new(),
-        parent: None,
-        children: Vec::new(),
-        notifications: Vec::new(),
-        rejects: 0,
-        in_dump: None,
-        events: Vec::new(),
-        hops: Vec::new(),
-        key: m.key,
-    }
+    Message::blank(
+        m.host.clone(),
+        m.instance.clone(),
+        m.key,
+        m.life,
+        m.first_at,
+    )
 }
 
 /// Drop the slots of folded lives and renumber the rest in the order they began, as
