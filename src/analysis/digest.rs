@@ -448,7 +448,8 @@ pub fn build(
     let grand = ours.totals();
     let compat = compat(&events, &grand, ns_names.iter().map(|n| n.0));
 
-    let timelines = timeline::build(&events, dumps);
+    // Finished lives delivered at once fold as they end: the digest needs their counts.
+    let timelines = timeline::build_folded(&events, dumps, timeline::TIMELINE_CAP);
     let mut totals = Totals {
         grand,
         ..Default::default()
@@ -553,7 +554,7 @@ pub fn build(
     let incidents = match day_range {
         None => day_incidents(&events, &timelines, dumps, postconf, None),
         Some(_) => {
-            let t = timeline::build(all, dumps);
+            let t = timeline::build_folded(all, dumps, timeline::TIMELINE_CAP);
             day_incidents(all, &t, dumps, postconf, day_range)
         }
     };
