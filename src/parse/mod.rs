@@ -479,6 +479,10 @@ pub fn message(line: &[u8]) -> Option<&[u8]> {
 
 /// Parse one line (without its newline). Never panics, whatever the bytes.
 pub fn parse_line(line: &[u8]) -> Line<'_> {
+    // An event keeps 16-bit offsets into its line; ingest skips longer lines before this.
+    if line.len() > crate::lines::MAX_LINE {
+        return Line::NotSyslog;
+    }
     let Some(mut p) = header::prefix(line) else {
         // `host last message repeated N times` has no tag.
         if let Some((time, format, n)) = header::timestamp(line) {
@@ -582,6 +586,17 @@ mod tests {
     fn events_stay_small() {
         // Ingest holds every event of the input at once: 6 million on a gigabyte of log.
         assert!(std::mem::size_of::<Event<'_>>() <= 88);
+    }
+
+    #[test]
+    fn a_line_too_long_for_offsets_is_not_read() {
+        let mut l = b"Nov 30 02:05:17 mx1 postfix/smtp[1]: 4jd6tb11x2z5c2G: to=<a@b>, ".to_vec();
+        l.resize(crate::lines::MAX_LINE + 1, b'x');
+        assert!(matches!(parse_line(&l), Line::NotSyslog));
+        l.truncate(crate::lines::MAX_LINE);
+        let (e, _) = event(&l);
+        assert_eq!(e.host(), b"mx1");
+        assert_eq!(e.text().len(), crate::lines::MAX_LINE - 54);
     }
 
     #[test]
