@@ -655,7 +655,9 @@ pub fn analyse(
             .min();
         // What became of the affected recipients.
         let (mut delivered, mut bounced, mut expired, mut deleted, mut pending) = (0, 0, 0, 0, 0);
-        let mut retry_delay = 0f64;
+        // Summed in whole microseconds, so the mean does not depend on the order the
+        // recipients are visited in.
+        let mut retry_delay: i64 = 0;
         for (mi, ri) in &rcpts {
             let Some((outcome, first, last)) = t.recipient_end(*mi, *ri as usize) else {
                 continue;
@@ -664,7 +666,7 @@ pub fn analyse(
                 Outcome::Delivered => {
                     delivered += 1;
                     if let (Some(f), Some(l)) = (first, last) {
-                        retry_delay += (l.micros - f.micros) as f64 / 1e6;
+                        retry_delay += l.micros - f.micros;
                     }
                 }
                 Outcome::Bounced => bounced += 1,
@@ -748,7 +750,8 @@ pub fn analyse(
             }),
             time_to_recover_s: recovered_at.map(|r| (r - start.micros) as f64 / 1e6),
             delivered_after_retry: delivered,
-            mean_retry_delay_s: (delivered > 0).then(|| retry_delay / delivered as f64),
+            mean_retry_delay_s: (delivered > 0)
+                .then(|| retry_delay as f64 / 1e6 / delivered as f64),
             bounced,
             expired,
             deleted,
