@@ -543,6 +543,14 @@ pub struct Builder<'a> {
     fold: Option<Fold>,
 }
 
+/// The pending hops naming one (host, queue ID): one per hop line, no allocation.
+#[derive(Clone, Copy)]
+struct HopParents {
+    /// The life all of them come from, if one life does (`None` once that is not known).
+    sole: Option<usize>,
+    count: u32,
+}
+
 /// The books of folding, when it is on.
 struct Fold {
     /// Queue IDs listed in a queue dump: their lives are kept for the join.
@@ -556,12 +564,25 @@ struct Fold {
     free: Vec<usize>,
     /// Lives not folded, by (host, queue ID): the candidates a hop may name.
     by_qid: HashMap<(u16, QueueId), Vec<usize>>,
-    /// Lives with a pending hop, by the (host, queue ID) the hop names.
-    hop_parents: HashMap<(u16, QueueId), Vec<usize>>,
+    /// Pending hops by the (host, queue ID) they name: the life they come from when it is
+    /// the only one, and how many there are. Most name a remote server's queue file, once.
+    hop_parents: HashMap<(u16, QueueId), HopParents>,
     /// Finished lives kept whole that may be kept in short, oldest first: (life, first
     /// event), and how many may stay whole.
     finished: std::collections::VecDeque<(usize, u32)>,
     cap: usize,
+}
+
+impl Fold {
+    /// Note a pending hop from life `parent` naming `named`.
+    fn note_hop(&mut self, named: (u16, QueueId), parent: usize) {
+        let h = self.hop_parents.entry(named).or_insert(HopParents {
+            sole: Some(parent),
+            count: 0,
+        });
+        h.sole = h.sole.filter(|&p| p == parent);
+        h.count += 1;
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -756,7 +777,7 @@ impl<'a> Builder<'a> {
                         for ri in 0..pm.recipients.len() {
                             if pm.recipients[ri].pending() {
                                 if let Some(f) = fold.as_mut() {
-                                    f.hop_parents.entry((h, qid)).or_default().push(p);
+                                    f.note_hop((h, qid), p);
                                 }
                                 pm.hops.push(PendingHop {
                                     event: ei as u32,
@@ -849,7 +870,7 @@ impl<'a> Builder<'a> {
                             .rposition(|r| r.address.as_bytes() == d.to)
                             .unwrap_or(0);
                         if let Some(f) = fold.as_mut() {
-                            f.hop_parents.entry((h, child_id)).or_default().push(i);
+                            f.note_hop((h, child_id), i);
                         }
                         m.hops.push(PendingHop {
                             event: ei as u32,
@@ -1097,7 +1118,8 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
             }
         }
         if let Some(ps) = f.hop_parents.get(&(m.key.0, m.queue_id)) {
-            near.extend(ps.iter().copied());
+            // Hops from more than one life, or from a life no longer known: keep it whole.
+            near.push(ps.sole?);
         }
         for n in near {
             if !group.contains(&n) {
@@ -1188,8 +1210,8 @@ fn free_life(
     for hop in &m.hops {
         let k = (hop.host, hop.child_id);
         if let Some(v) = f.hop_parents.get_mut(&k) {
-            v.retain(|&x| x != i);
-            if v.is_empty() {
+            v.count -= 1;
+            if v.count == 0 {
                 f.hop_parents.remove(&k);
             }
         }
