@@ -574,6 +574,20 @@ struct Fold {
 }
 
 impl Fold {
+    /// The lives not folded that `hop` could link to (see [`hop_fits`]).
+    fn children_of<'m>(
+        &'m self,
+        messages: &'m [Message],
+        hop: &'m PendingHop,
+    ) -> impl Iterator<Item = usize> + 'm {
+        self.by_qid
+            .get(&(hop.host, hop.child_id))
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(move |&c| hop_fits(messages, hop, c))
+    }
+
     /// Note a pending hop from life `parent` naming `named`.
     fn note_hop(&mut self, named: (u16, QueueId), parent: usize) {
         let h = self.hop_parents.entry(named).or_insert(HopParents {
@@ -1014,15 +1028,10 @@ impl<'a> Builder<'a> {
     pub fn finish(mut self, dumps: &[Dump]) -> Timelines {
         // No line comes after the last: the lives ended in its last minute settle too.
         self.settle(i64::MAX);
-        let Builder {
-            mut t,
-            mut hosts,
-            fold,
-            ..
-        } = self;
+        let Builder { mut t, fold, .. } = self;
         crate::timing::stage("timelines: lives");
         if let Some(f) = fold {
-            compact(&mut t, f.free);
+            renumber(&mut t, f.free);
             crate::timing::note(format_args!(
                 "{} lives folded, {} kept in short, {} kept whole",
                 t.folded.lives,
@@ -1036,7 +1045,7 @@ impl<'a> Builder<'a> {
             .flat_map(|m| std::mem::take(&mut m.hops))
             .collect();
         hops.sort_by_key(|h| (h.event, h.recipient));
-        resolve_hops(&mut t.messages, hops, &mut hosts);
+        resolve_hops(&mut t.messages, hops);
         crate::timing::stage("timelines: hops");
         propagate_outcomes(&mut t.messages);
         join_dumps(&mut t.messages, dumps);
@@ -1101,13 +1110,7 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
             near.push(c.index);
         }
         for hop in &m.hops {
-            let mut fits = f
-                .by_qid
-                .get(&(hop.host, hop.child_id))
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&c| hop_fits(messages, hop, c));
+            let mut fits = f.children_of(messages, hop);
             match (fits.next(), fits.next()) {
                 (None, _) => {}
                 (Some(c), None) if hop.kind == LinkKind::Hop => {
@@ -1190,11 +1193,9 @@ fn compactable(messages: &[Message], i: usize, f: &Fold) -> bool {
         && m.in_dump.is_none()
         && !f.keep_ids.contains(&m.queue_id)
         && !f.hop_parents.contains_key(&(m.key.0, m.queue_id))
-        && m.hops.iter().all(|hop| {
-            f.by_qid
-                .get(&(hop.host, hop.child_id))
-                .is_none_or(|c| !c.iter().any(|&c| hop_fits(messages, hop, c)))
-        })
+        && m.hops
+            .iter()
+            .all(|hop| f.children_of(messages, hop).next().is_none())
 }
 
 /// Take life `i` out of the books and free its slot for a new life.
@@ -1322,7 +1323,7 @@ fn tombstone(m: &Message) -> Message {
 
 /// Drop the slots of folded lives and renumber the rest in the order they began, as
 /// without folding (nothing links to a folded life).
-fn compact(t: &mut Timelines, free: Vec<usize>) {
+fn renumber(t: &mut Timelines, free: Vec<usize>) {
     let n = t.messages.len();
     let mut folded = vec![false; n];
     for &f in &free {
@@ -1422,24 +1423,23 @@ fn link_parent(
 }
 
 /// Link `queued as` / `forwarded as` / requeue hand-overs to the local lives they name.
-fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>, hosts: &mut Interner<'_>) {
+fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>) {
     if hops.is_empty() {
         return;
     }
     // Only the lives a hop names can be its child: index those, not every life.
-    let mut by_id: HashMap<(&str, QueueId), Vec<usize>> = hops
+    let mut by_id: HashMap<(u16, QueueId), Vec<usize>> = hops
         .iter()
-        .map(|h| ((&*hosts.shared[h.host as usize], h.child_id), Vec::new()))
+        .map(|h| ((h.host, h.child_id), Vec::new()))
         .collect();
     for (i, m) in messages.iter().enumerate() {
-        if let Some(v) = by_id.get_mut(&(&*m.host, m.queue_id)) {
+        if let Some(v) = by_id.get_mut(&(m.key.0, m.queue_id)) {
             v.push(i);
         }
     }
     let mut links: Vec<(usize, usize, usize, LinkKind)> = Vec::new();
     for h in &hops {
-        let host = &*hosts.shared[h.host as usize];
-        let Some(cands) = by_id.get(&(host, h.child_id)) else {
+        let Some(cands) = by_id.get(&(h.host, h.child_id)) else {
             continue;
         };
         let best = cands
