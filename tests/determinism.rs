@@ -27,11 +27,18 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
     let parsed = ingest::parse(&loaded, &opts);
     assert!(parsed.events.len() > 1000, "the lab's combined history");
 
+    // The reasons classified ahead (as `report` does, on the other core) change nothing.
+    let scan = mailsleuth::analysis::scan::scan(&parsed.events);
+    assert!(
+        !scan.reasons.is_empty(),
+        "the scan finds the failure reasons"
+    );
     let run =
         |threads: usize, block: usize, window: usize, fold: Option<usize>| -> (String, String) {
             pool(threads).install(|| {
                 let t = timeline::build_in_blocks(&parsed.events, &parsed.dumps, block, fold);
-                let a = incidents::attempts_in_windows(&parsed.events, &t, window);
+                let known = (window % 2 == 1).then_some(&scan.reasons);
+                let a = incidents::attempts_in_windows(&parsed.events, &t, window, known);
                 (
                     format!(
                         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
@@ -55,7 +62,9 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
             );
             assert!(
                 a == attempts,
-                "attempts differ with {threads} threads, windows of {window} (folding: {fold:?})"
+                "attempts differ with {threads} threads, windows of {window} (folding: {fold:?}, \
+                 reasons known ahead: {})",
+                window % 2 == 1
             );
         }
     }

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use mailsleuth::analysis::classify::Class;
 use mailsleuth::analysis::incidents::{self, Resolution};
+use mailsleuth::analysis::scan;
 use mailsleuth::ingest;
 use mailsleuth::time::Stamp;
 use mailsleuth::timeline;
@@ -48,8 +49,16 @@ fn check(scenario: &str, score: &mut Score, problems: &mut Vec<String>) {
     let l = load(&[dir.join("mail-rfc3339.log")], &opts);
     let p = ingest::parse(&l, &opts);
     let t = timeline::build(&p.events, &p.dumps);
-    let att = incidents::attempts(&p.events, &t);
-    let a = incidents::analyse(&p.events, &t, &att, &p.dumps, &[], &p.postconf);
+    let att = incidents::attempts(&p.events, &t, None);
+    let a = incidents::analyse(
+        &p.events,
+        &scan::scan(&p.events),
+        &t,
+        &att,
+        &p.dumps,
+        &[],
+        &p.postconf,
+    );
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
     let affected: Vec<&str> = truth["affected_domains"]
@@ -193,9 +202,17 @@ fn the_combined_rotated_history_finds_every_scenario_fault() {
     let l = load(&set, &opts);
     let p = ingest::parse(&l, &opts);
     let t = timeline::build(&p.events, &p.dumps);
-    let att = incidents::attempts(&p.events, &t);
+    let att = incidents::attempts(&p.events, &t, None);
     let times: Vec<_> = p.dumps.iter().map(|d| d.taken_at).collect();
-    let a = incidents::analyse(&p.events, &t, &att, &p.dumps, &times, &p.postconf);
+    let a = incidents::analyse(
+        &p.events,
+        &scan::scan(&p.events),
+        &t,
+        &att,
+        &p.dumps,
+        &times,
+        &p.postconf,
+    );
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(corpus("lab/combined/index.json")).unwrap()).unwrap();
     let mut checked = 0;
@@ -252,8 +269,16 @@ fn the_public_corpus_analyses_without_panic_and_lists_other_signatures() {
         let l = load(std::slice::from_ref(&dir), &opts);
         let p = ingest::parse(&l, &opts);
         let t = timeline::build(&p.events, &p.dumps);
-        let att = incidents::attempts(&p.events, &t);
-        let a = incidents::analyse(&p.events, &t, &att, &p.dumps, &[], &p.postconf);
+        let att = incidents::attempts(&p.events, &t, None);
+        let a = incidents::analyse(
+            &p.events,
+            &scan::scan(&p.events),
+            &t,
+            &att,
+            &p.dumps,
+            &[],
+            &p.postconf,
+        );
         for s in a.signatures.iter().filter(|s| s.class == Class::Other) {
             others.insert(s.signature.clone());
         }
@@ -286,8 +311,16 @@ fn a_saved_postconf_is_quoted_in_the_next_checks() {
     assert_eq!(l.inputs[1].kind, mailsleuth::input::Kind::Postconf);
     let p = ingest::parse(&l, &opts);
     let t = timeline::build(&p.events, &p.dumps);
-    let att = incidents::attempts(&p.events, &t);
-    let a = incidents::analyse(&p.events, &t, &att, &p.dumps, &[], &p.postconf);
+    let att = incidents::attempts(&p.events, &t, None);
+    let a = incidents::analyse(
+        &p.events,
+        &scan::scan(&p.events),
+        &t,
+        &att,
+        &p.dumps,
+        &[],
+        &p.postconf,
+    );
     let i = a
         .incidents
         .iter()

@@ -989,9 +989,10 @@ fn day_incidents(
     postconf: &BTreeMap<String, String>,
     range: Option<(i64, i64)>,
 ) -> Vec<IncidentRow> {
-    let att = incidents::attempts(all, t);
+    let scan = super::scan::scan(all);
+    let att = incidents::attempts(all, t, Some(&scan.reasons));
     let times: Vec<Option<Stamp>> = dumps.iter().map(|d| d.taken_at).collect();
-    let a = incidents::analyse(all, t, &att, dumps, &times, postconf);
+    let a = incidents::analyse(all, &scan, t, &att, dumps, &times, postconf);
     a.incidents
         .into_iter()
         .filter(|i| match range {

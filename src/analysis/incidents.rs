@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::classify::{self, Class};
+use super::classify::Class;
+use super::scan::{classify_reason, failed, EventScan, ReasonKey, Reasons};
 use crate::names::Names;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
@@ -103,9 +104,6 @@ pub struct Attempts {
     pub signatures: Vec<SignatureCount>,
 }
 
-/// A delivery's (dsn, reason): the key reasons are classified by.
-type ReasonKey<'a> = (&'a [u8], &'a [u8]);
-
 /// A delivery line read for [`attempts`]: the parts it keeps, borrowed from the event.
 struct Read<'a> {
     at: usize,
@@ -125,13 +123,20 @@ struct Read<'a> {
 /// The delivery lines are read and their distinct reasons classified on every core, a window
 /// at a time; the signature table and the attempts are then filled in time order, so the
 /// result is the same for any number of threads.
-pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
-    attempts_in_windows(events, t, 1 << 16)
+/// `known` holds reasons already classified (by [`scan`](super::scan::scan), on the other core
+/// while the timelines were built); the others are classified here.
+pub fn attempts<'a>(events: &[Event<'a>], t: &Timelines, known: Option<&Reasons<'a>>) -> Attempts {
+    attempts_in_windows(events, t, 1 << 16, known)
 }
 
-/// [`attempts`] with the window size given (public so tests can show that the window size
-/// and the thread count do not change the result).
-pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -> Attempts {
+/// [`attempts`] with the window size given (public so tests can show that the window size,
+/// the thread count and the reasons known ahead do not change the result).
+pub fn attempts_in_windows<'a>(
+    events: &[Event<'a>],
+    t: &Timelines,
+    window: usize,
+    known: Option<&Reasons<'a>>,
+) -> Attempts {
     use rayon::prelude::*;
     let window_len = window.max(1);
     let mut out = Vec::with_capacity(t.deliveries.len());
@@ -178,7 +183,6 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
             delays: d.delays,
         })
     };
-    let failed = |s: Status| matches!(s, Status::Deferred | Status::Bounced | Status::SoftBounce);
     for lo in (0..t.deliveries.len()).step_by(window_len) {
         let hi = (lo + window_len).min(t.deliveries.len());
         let window: Vec<Read<'_>> = (lo..hi).into_par_iter().filter_map(read).collect();
@@ -187,14 +191,13 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
         let mut fresh: HashMap<ReasonKey<'_>, Option<(Class, String)>> = HashMap::default();
         for r in window.iter().filter(|r| failed(r.status)) {
             let key = (r.dsn, r.reason);
-            if !seen.contains_key(&key) {
+            if !seen.contains_key(&key) && !known.is_some_and(|k| k.contains_key(&key)) {
                 fresh.insert(key, None);
             }
         }
-        fresh.par_iter_mut().for_each(|(&(dsn, reason), v)| {
-            let dsn = (!dsn.is_empty()).then_some(dsn);
-            *v = Some((classify::classify(dsn, reason), classify::signature(reason)));
-        });
+        fresh
+            .par_iter_mut()
+            .for_each(|(&key, v)| *v = Some(classify_reason(key)));
         for r in window {
             let dr = &t.deliveries[r.at];
             let (class, signature) = if failed(r.status) {
@@ -202,7 +205,10 @@ pub fn attempts_in_windows(events: &[Event<'_>], t: &Timelines, window: usize) -
                 let (class, idx) = match seen.get(&key) {
                     Some(&v) => v,
                     None => {
-                        let (class, sig) = fresh.remove(&key).flatten().expect("classified above");
+                        let (class, sig) = match known.and_then(|k| k.get(&key)) {
+                            Some(v) => v.clone(),
+                            None => fresh.remove(&key).flatten().expect("classified above"),
+                        };
                         let n = sigs.len();
                         let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
                         if idx == n {
@@ -385,9 +391,15 @@ pub struct Analysis {
     pub queue_series: Vec<(i64, i64)>,
 }
 
-/// Admin actions and restarts from the events; retry bursts from the timelines.
-pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marker> {
-    let mut out = Vec::new();
+/// Admin actions and restarts (found by [`scan`](super::scan::scan)); retry bursts from the
+/// timelines.
+pub fn markers(
+    events: &[Event<'_>],
+    t: &Timelines,
+    quiet_gap: i64,
+    admin: &[Marker],
+) -> Vec<Marker> {
+    let mut out = admin.to_vec();
     // Retry bursts: re-entries into the active queue (a `queue active` line for a message
     // that had one before), bucketed by a quarter of the quiet gap. Counted in the same pass
     // over the events (a message's events are in event order too).
@@ -395,51 +407,19 @@ pub fn markers(events: &[Event<'_>], t: &Timelines, quiet_gap: i64) -> Vec<Marke
     let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
     let mut seen = vec![0u32; t.messages.len() + t.compact.len()];
     for (ei, e) in events.iter().enumerate() {
+        if e.daemon != crate::parse::Daemon::Qmgr {
+            continue;
+        }
         let text = e.text();
-        match e.daemon {
-            crate::parse::Daemon::Qmgr
-                if text.starts_with(b"from=") && text.ends_with(b"(queue active)") =>
-            {
-                let Some(mi) = t.owner.get(ei).copied().flatten() else {
-                    continue;
-                };
-                let n = &mut seen[mi as usize];
-                *n += 1;
-                if *n > 1 {
-                    *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
-                }
+        if text.starts_with(b"from=") && text.ends_with(b"(queue active)") {
+            let Some(mi) = t.owner.get(ei).copied().flatten() else {
+                continue;
+            };
+            let n = &mut seen[mi as usize];
+            *n += 1;
+            if *n > 1 {
+                *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
             }
-            crate::parse::Daemon::Master => {
-                if text.starts_with(b"reload") {
-                    out.push(Marker {
-                        at: e.time,
-                        kind: MarkerKind::Reload,
-                        detail: String::from_utf8_lossy(text).into_owned(),
-                    });
-                } else if text.starts_with(b"daemon started") || text.starts_with(b"terminating") {
-                    out.push(Marker {
-                        at: e.time,
-                        kind: MarkerKind::Restart,
-                        detail: String::from_utf8_lossy(text).into_owned(),
-                    });
-                }
-            }
-            crate::parse::Daemon::Postsuper => {
-                if let Action::AdminSummary { verb, count } = action::action(e) {
-                    let kind = match verb {
-                        b"Requeued" => MarkerKind::Requeue,
-                        b"Deleted" => MarkerKind::Delete,
-                        b"Placed on hold" => MarkerKind::Hold,
-                        _ => continue,
-                    };
-                    out.push(Marker {
-                        at: e.time,
-                        kind,
-                        detail: format!("{} {count} messages", String::from_utf8_lossy(verb)),
-                    });
-                }
-            }
-            _ => {}
         }
     }
     if !retries.is_empty() {
@@ -519,6 +499,7 @@ struct Run {
 /// Find the incidents.
 pub fn analyse(
     events: &[Event<'_>],
+    scan: &EventScan<'_>,
     t: &Timelines,
     att: &Attempts,
     dumps: &[crate::qdump::Dump],
@@ -528,7 +509,7 @@ pub fn analyse(
     let a = &att.attempts;
     let signatures = &att.signatures;
     let q = quiet_gap_micros(a);
-    let markers = markers(events, t, q);
+    let markers = markers(events, t, q, &scan.admin);
     crate::timing::stage("incidents: markers");
     let series = queue_series(t);
     crate::timing::stage("incidents: queue series");

@@ -82,23 +82,29 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
 
     stage("rebuilding message timelines");
     // Every life is kept for --messages; otherwise the finished, untroubled ones are folded.
-    let timelines = if args.messages {
-        timeline::build(&parsed.events, &parsed.dumps)
-    } else {
-        let cap = std::env::var("MAILSLEUTH_TIMELINE_CAP")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(timeline::TIMELINE_CAP);
-        timeline::build_folded(&parsed.events, &parsed.dumps, cap)
+    // Building the timelines is sequential: the other core scans the events meanwhile.
+    let build = || {
+        if args.messages {
+            timeline::build(&parsed.events, &parsed.dumps)
+        } else {
+            let cap = std::env::var("MAILSLEUTH_TIMELINE_CAP")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(timeline::TIMELINE_CAP);
+            timeline::build_folded(&parsed.events, &parsed.dumps, cap)
+        }
     };
+    let (timelines, scan) = rayon::join(build, || crate::analysis::scan::scan(&parsed.events));
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     stage("classifying delivery attempts");
-    let attempts = crate::analysis::incidents::attempts(&parsed.events, &timelines);
+    let attempts =
+        crate::analysis::incidents::attempts(&parsed.events, &timelines, Some(&scan.reasons));
     crate::timing::stage("attempts");
     stage("finding incidents");
     let analysis = crate::analysis::incidents::analyse(
         &parsed.events,
+        &scan,
         &timelines,
         &attempts,
         &parsed.dumps,
@@ -110,6 +116,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let report = report::build(
         &loaded,
         &parsed,
+        &scan,
         &timelines,
         &attempts,
         analysis,

@@ -368,6 +368,7 @@ pub struct HostCount {
 pub fn build(
     loaded: &Loaded,
     parsed: &Parsed<'_>,
+    scan: &crate::analysis::scan::EventScan<'_>,
     timelines: &Timelines,
     attempts: &crate::analysis::incidents::Attempts,
     analysis: crate::analysis::incidents::Analysis,
@@ -421,23 +422,7 @@ pub fn build(
     let logs = || inputs.iter().filter(|i| i.kind == "maillog");
     let start = logs().filter_map(|i| i.first_at).min_by_key(|t| t.micros);
     let end = logs().filter_map(|i| i.last_at).max_by_key(|t| t.micros);
-    // Few hosts, long runs of one: count runs, then sum them by name.
-    let mut host_counts: BTreeMap<&[u8], u64> = BTreeMap::new();
-    let mut run: Option<(&[u8], u64)> = None;
-    for e in &parsed.events {
-        match &mut run {
-            Some((h, n)) if *h == e.host() => *n += 1,
-            _ => {
-                if let Some((h, n)) = run.take() {
-                    *host_counts.entry(h).or_insert(0) += n;
-                }
-                run = Some((e.host(), 1));
-            }
-        }
-    }
-    if let Some((h, n)) = run {
-        *host_counts.entry(h).or_insert(0) += n;
-    }
+    let host_counts = &scan.hosts;
     crate::timing::stage("report: inputs, hosts");
     let totals = Totals {
         mail: timelines.totals(),
@@ -480,7 +465,7 @@ pub fn build(
     let destinations = stats::destinations(&attempts.attempts, 25);
     crate::timing::stage("report: destinations");
     let rejects = stats::rejects(timelines, 15);
-    let gaps = stats::gaps(&parsed.events, 10);
+    let gaps = scan.gaps.clone();
     crate::timing::stage("report: rejects, gaps");
     Report {
         cited_messages,
@@ -501,8 +486,8 @@ pub fn build(
         span: Span { start, end },
         totals,
         hosts: host_counts
-            .into_iter()
-            .map(|(h, n)| HostCount {
+            .iter()
+            .map(|(h, &n)| HostCount {
                 host: String::from_utf8_lossy(h).into_owned(),
                 events: n,
             })
