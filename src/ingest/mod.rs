@@ -383,53 +383,71 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
     out
 }
 
+/// Chunks parsed at once before their events join the input's list: enough to keep every
+/// core busy, few enough that the chunks' own lists do not double the events' memory.
+const CHUNKS_AT_ONCE: usize = 16;
+
 /// Parse one log input: chunks in parallel, concatenated in order, line numbers made
 /// absolute.
 fn parse_log<'a>(idx: usize, li: &'a LoadedInput, keep_unparsed: bool) -> ChunkOut<'a> {
     let data: &'a [u8] = &li.data;
     let ranges = lines::chunks(data, lines::CHUNK);
-    let parts: Vec<ChunkOut<'a>> = ranges
-        .into_par_iter()
-        .map(|r| parse_chunk(idx as u32, &li.path, &data[r], keep_unparsed))
-        .collect();
+    // A line is at most one event (but for `repeated` lines): reserve for the lines, so the
+    // list is not copied as it grows; pages never touched cost nothing.
+    let lines: usize = ranges
+        .par_iter()
+        .map(|r| memchr::memchr_iter(b'\n', &data[r.clone()]).count())
+        .sum();
     let mut all = ChunkOut {
-        events: Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum()),
+        events: Vec::with_capacity(lines + 1),
         ..Default::default()
     };
     let mut line_base: u64 = 0;
-    for mut p in parts {
-        let shift = line_base as u32;
-        for e in &mut p.events {
-            e.loc.line += shift;
+    for batch in ranges.chunks(CHUNKS_AT_ONCE) {
+        let parts: Vec<ChunkOut<'a>> = batch
+            .par_iter()
+            .map(|r| parse_chunk(idx as u32, &li.path, &data[r.clone()], keep_unparsed))
+            .collect();
+        for p in parts {
+            line_base = append_chunk(&mut all, p, line_base);
         }
-        for u in &mut p.unparsed {
-            u.0.line += shift;
-        }
-        p.diag.shift_lines(line_base);
-        all.events.append(&mut p.events);
-        all.unparsed.append(&mut p.unparsed);
-        all.diag.merge(p.diag);
-        for h in p.hosts {
-            if !all.hosts.contains(&h) {
-                all.hosts.push(h);
-            }
-        }
-        for (a, b) in all.formats.iter_mut().zip(p.formats) {
-            *a += b;
-        }
-        let (s, o) = (&mut all.stats, &p.stats);
-        s.lines += o.lines;
-        s.postfix_lines += o.postfix_lines;
-        s.foreign_lines += o.foreign_lines;
-        s.not_syslog_lines += o.not_syslog_lines;
-        s.blank_lines += o.blank_lines;
-        s.overlong_lines += o.overlong_lines;
-        s.nul_lines += o.nul_lines;
-        s.invalid_utf8_lines += o.invalid_utf8_lines;
-        s.repeated_events += o.repeated_events;
-        line_base += o.lines;
     }
     all
+}
+
+/// Append chunk `p`, whose first line is line `line_base + 1`, to `all`; returns the line
+/// number of its last line.
+fn append_chunk<'a>(all: &mut ChunkOut<'a>, mut p: ChunkOut<'a>, line_base: u64) -> u64 {
+    let shift = line_base as u32;
+    for e in &mut p.events {
+        e.loc.line += shift;
+    }
+    for u in &mut p.unparsed {
+        u.0.line += shift;
+    }
+    p.diag.shift_lines(line_base);
+    all.events.append(&mut p.events);
+    all.unparsed.append(&mut p.unparsed);
+    all.diag.merge(p.diag);
+    for h in p.hosts {
+        if !all.hosts.contains(&h) {
+            all.hosts.push(h);
+        }
+    }
+    for (a, b) in all.formats.iter_mut().zip(p.formats) {
+        *a += b;
+    }
+    let (s, o) = (&mut all.stats, &p.stats);
+    s.lines += o.lines;
+    s.postfix_lines += o.postfix_lines;
+    s.foreign_lines += o.foreign_lines;
+    s.not_syslog_lines += o.not_syslog_lines;
+    s.blank_lines += o.blank_lines;
+    s.overlong_lines += o.overlong_lines;
+    s.nul_lines += o.nul_lines;
+    s.invalid_utf8_lines += o.invalid_utf8_lines;
+    s.repeated_events += o.repeated_events;
+    line_base + o.lines
 }
 
 fn system_time_micros(t: SystemTime) -> i64 {
