@@ -9,6 +9,10 @@ use clap::{CommandFactory, FromArgMatches};
 use mailsleuth::cli::{Cli, ColorChoice, Command};
 use mailsleuth::cmd::{self, Outcome};
 
+/// mimalloc: the timelines make and free millions of small strings and vectors.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match parse() {
         Ok(cli) => cli,
