@@ -87,6 +87,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
+use crate::parse::find;
 use crate::parse::qid::QueueId;
 
 /// The cause of a failure.
@@ -593,8 +594,7 @@ impl Gate {
         match self {
             Gate::Any => true,
             Gate::Local => {
-                memchr::memmem::find(clean, b" said:").is_none()
-                    && memchr::memmem::find(clean, b"refused to talk to me").is_none()
+                find::SAID.find(clean).is_none() && find::REFUSED_TO_TALK.find(clean).is_none()
             }
             Gate::Dsn(pats) => dsn.is_some_and(|d| pats.iter().any(|p| d.matches(p))),
             Gate::DsnOrNone(pats) => dsn.is_none_or(|d| pats.iter().any(|p| d.matches(p))),

@@ -57,15 +57,16 @@ fn relay_of<'a>(relay: &'a [u8], reason: &'a [u8]) -> Option<&'a [u8]> {
     if !relay.is_empty() && relay != b"none" {
         return Some(relay);
     }
+    use crate::parse::find;
     for pre in [
-        &b"connect to "[..],
-        b"host ",
-        b"conversation with ",
-        b"server ",
-        b"refused to talk to me",
+        &find::CONNECT_TO,
+        &find::HOST,
+        &find::CONVERSATION_WITH,
+        &find::SERVER,
+        &find::REFUSED_TO_TALK,
     ] {
-        if let Some(p) = memchr::memmem::find(reason, pre) {
-            let rest = &reason[p + pre.len()..];
+        if let Some(p) = pre.find(reason) {
+            let rest = &reason[p + pre.needle().len()..];
             let end = rest
                 .iter()
                 .position(|&c| c == b' ' || c == b',' || c == b';')

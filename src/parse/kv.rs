@@ -97,9 +97,9 @@ pub fn unbracket(v: &[u8]) -> &[u8] {
 /// The text in parentheses after `status=S `: from the first ` (` after the status to the
 /// last `)` of the message (the reply may itself contain parentheses).
 pub fn status_reason(text: &[u8]) -> Option<&[u8]> {
-    let at = memchr::memmem::find(text, b"status=")?;
+    let at = super::find::STATUS.find(text)?;
     let after = &text[at..];
-    let open = memchr::memmem::find(after, b" (")?;
+    let open = super::find::SPACE_PAREN.find(after)?;
     let body = &after[open + 2..];
     let close = memchr::memrchr(b')', body)?;
     Some(&body[..close])

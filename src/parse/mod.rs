@@ -7,6 +7,7 @@
 //! rest as text; [`kv`] reads `key=value` fields from that text on demand. What a message
 //! *means* (delivery, arrival, removal …) is decided by the timeline layer, not here.
 
+pub mod find;
 pub mod header;
 pub mod kv;
 pub mod qid;

@@ -1,6 +1,7 @@
 //! What a Postfix event means for a message's life: the message text of an [`Event`] read
 //! into an [`Action`] (FORMATS.md §4). Borrowed, no allocation.
 
+use crate::parse::find;
 use crate::parse::kv::{self, unbracket};
 use crate::parse::{Daemon, Event, QueueId, Severity};
 
@@ -64,7 +65,7 @@ pub struct Delivery<'a> {
 impl<'a> Delivery<'a> {
     /// The queue ID of the next hop when the reply says `queued as NEWQID` (the last one).
     pub fn queued_as(&self) -> Option<QueueId> {
-        let at = memchr::memmem::rfind(self.reason, b"queued as ")?;
+        let at = find::QUEUED_AS_REV.rfind(self.reason)?;
         let rest = &self.reason[at + 10..];
         let end = rest
             .iter()
@@ -186,7 +187,7 @@ fn delays(b: &[u8]) -> Option<[f64; 4]> {
 
 /// Split a reject line: `reject: RCPT from host[addr]: 554 5.7.1 text; from=<s> to=<r> …`.
 fn reject(text: &[u8]) -> Option<Reject<'_>> {
-    let colon = memchr::memmem::find(text, b": ")?;
+    let colon = find::COLON_SPACE.find(text)?;
     let action = &text[..colon];
     if action.is_empty()
         || !action
@@ -206,18 +207,18 @@ fn reject_after<'a>(action: &'a [u8], rest: &'a [u8]) -> Option<Reject<'a>> {
     // `from host[addr]: text` (smtpd/postscreen) or `<text> from host[addr]; …` (cleanup
     // header/body checks) — take the client after ` from ` up to `: ` or `;`.
     let (client, body) = if let Some(r) = after.strip_prefix(b"from ") {
-        let end = memchr::memmem::find(r, b": ").unwrap_or(r.len());
+        let end = find::COLON_SPACE.find(r).unwrap_or(r.len());
         (&r[..end], r.get(end + 2..).unwrap_or(&[]))
     } else {
         // cleanup: `header Subject: … from client[addr]; from=<…> …`
         let semi = memchr::memrchr(b';', after).unwrap_or(after.len());
         let head = &after[..semi];
-        match memchr::memmem::rfind(head, b" from ") {
+        match find::FROM_REV.rfind(head) {
             Some(f) => (&head[f + 6..], &head[..f]),
             None => (&b""[..], head),
         }
     };
-    let env_start = memchr::memmem::rfind(body, b"; from=").map(|p| p + 2);
+    let env_start = find::SEMI_FROM_REV.rfind(body).map(|p| p + 2);
     let (text_part, envelope) = match env_start {
         Some(p) => (&body[..p - 2], &body[p..]),
         None => (body, &b""[..]),
@@ -285,7 +286,7 @@ pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
             }
             if e.severity == Severity::Warning
                 && (t.starts_with(b"header ") || t.starts_with(b"body "))
-                && memchr::memmem::find(t, b"; from=").is_some()
+                && find::SEMI_FROM.find(t).is_some()
             {
                 // `QID: warning: header …`: a header/body_checks WARN action.
                 return reject_after(b"warning", t).map_or(Action::Other, Action::Reject);
@@ -337,12 +338,12 @@ pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
         }
         Daemon::Bounce => {
             for (needle, kind) in [
-                (&b" non-delivery notification: "[..], Notice::NonDelivery),
-                (b" delay notification: ", Notice::Delay),
-                (b" delivery status notification: ", Notice::DeliveryStatus),
+                (&find::NON_DELIVERY, Notice::NonDelivery),
+                (&find::DELAY_NOTICE, Notice::Delay),
+                (&find::DSN_NOTICE, Notice::DeliveryStatus),
             ] {
-                if let Some(p) = memchr::memmem::find(t, needle) {
-                    if let Some(child) = QueueId::parse(&t[p + needle.len()..]) {
+                if let Some(p) = needle.find(t) {
+                    if let Some(child) = QueueId::parse(&t[p + needle.needle().len()..]) {
                         return Action::Notification { kind, child };
                     }
                 }
@@ -356,7 +357,7 @@ pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
             b"requeued" => Action::AdminRequeue,
             _ => {
                 // `Deleted: 115 messages`, `Requeued: 1 message`, `Placed on hold: 67 messages`.
-                if let Some(c) = memchr::memmem::find(t, b": ") {
+                if let Some(c) = find::COLON_SPACE.find(t) {
                     let verb = &t[..c];
                     let rest = &t[c + 2..];
                     let n_end = rest
@@ -378,7 +379,7 @@ pub fn action<'a>(e: &Event<'a>) -> Action<'a> {
 }
 
 fn reject_action(t: &[u8]) -> Option<Action<'_>> {
-    let colon = memchr::memmem::find(t, b": ")?;
+    let colon = find::COLON_SPACE.find(t)?;
     if !REJECT_ACTIONS.contains(&&t[..colon]) {
         return None;
     }
@@ -386,13 +387,13 @@ fn reject_action(t: &[u8]) -> Option<Action<'_>> {
 }
 
 fn tls(t: &[u8]) -> Action<'_> {
-    if let Some(p) = memchr::memmem::find(t, b"TLS connection established ") {
+    if let Some(p) = find::TLS_ESTABLISHED.find(t) {
         let rest = &t[p + 27..];
         let rest = rest
             .strip_prefix(b"from ")
             .or_else(|| rest.strip_prefix(b"to "))
             .unwrap_or(rest);
-        let end = memchr::memmem::find(rest, b": ").unwrap_or(rest.len());
+        let end = find::COLON_SPACE.find(rest).unwrap_or(rest.len());
         return Action::Tls {
             peer: &rest[..end],
             detail: rest.get(end + 2..).unwrap_or(&[]),
