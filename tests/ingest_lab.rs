@@ -212,6 +212,77 @@ fn the_same_file_twice_and_overlapping_copies_count_once() {
     assert_eq!(p.stats[0].duplicate_lines, 1000);
 }
 
+/// What a parse says about its inputs and events, for comparing two ways of reading them.
+fn summary(p: &ingest::Parsed<'_>) -> String {
+    let warnings: Vec<Vec<String>> = p
+        .diags
+        .iter()
+        .map(|d| d.samples().iter().map(|w| format!("{w:?}")).collect())
+        .collect();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}",
+        rendered(p),
+        p.stats,
+        warnings,
+        p.duplicate_of
+    )
+}
+
+#[test]
+fn gzip_logs_decoded_while_parsed_read_as_decoded_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = corpus("lab/combined/mail.log.2.gz");
+    let full = std::fs::read(&src).unwrap();
+    // A truncated copy, and a two-member file whose trailer announces only its last member
+    // (so its last segment slot takes nearly everything).
+    let cut = dir.path().join("cut.log.gz");
+    std::fs::write(&cut, &full[..full.len() * 2 / 3]).unwrap();
+    let two = dir.path().join("two.log.gz");
+    let mut bytes = std::fs::read(corpus("lab/combined/mail.log.3.gz")).unwrap();
+    let mut tail = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    tail.write_all(b"Nov 30 03:00:00 mx1 postfix/qmgr[1]: 4A1B2C3D4E: removed\n")
+        .unwrap();
+    bytes.extend(tail.finish().unwrap());
+    std::fs::write(&two, bytes).unwrap();
+    let mut inputs = combined_set("mail.log");
+    inputs.extend([cut, two]);
+    let run = |segment: Option<usize>| {
+        let mut opts = utc_options();
+        opts.gzip_segment = segment;
+        let l = load(&inputs, &opts);
+        let streamed = l.inputs.iter().filter(|i| i.streamed.is_some()).count();
+        assert_eq!(streamed, if segment.is_some() { 5 } else { 0 });
+        summary(&ingest::parse(&l, &opts))
+    };
+    let whole = run(None);
+    assert!(whole.contains("CorruptCompression"), "the cut file warns");
+    for segment in [Some(1), Some(997), Some(ingest::SEGMENT)] {
+        assert!(run(segment) == whole, "segments of {segment:?} bytes");
+    }
+}
+
+#[test]
+fn a_log_and_its_gzip_copy_count_once_in_either_order() {
+    let opts = utc_options();
+    let gz = corpus("lab/combined/mail.log.2.gz");
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("mail.log.2");
+    std::fs::write(&plain, concatenate(std::slice::from_ref(&gz))).unwrap();
+    let once = {
+        let l = load(std::slice::from_ref(&plain), &opts);
+        rendered(&ingest::parse(&l, &opts))
+    };
+    for (inputs, later) in [(vec![gz.clone(), plain.clone()], 1), (vec![plain, gz], 1)] {
+        let l = load(&inputs, &opts);
+        let p = ingest::parse(&l, &opts);
+        assert_eq!(rendered(&p), once, "{inputs:?}");
+        assert_eq!(p.diags[later].count(WarnKind::Duplicate), 1);
+        assert_eq!(p.duplicate_of[later], Some(0));
+        assert_eq!(p.stats[later].duplicate_lines, p.stats[0].lines);
+        assert_eq!(p.stats[later].events, 0);
+    }
+}
+
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let opts = utc_options();

@@ -85,6 +85,7 @@ pub fn ingest_options(a: &InputArgs) -> anyhow::Result<ingest::Options> {
         now: std::time::SystemTime::now(),
         keep_unparsed: a.list_unparsed,
         taken_at: a.taken_at,
+        gzip_segment: Some(ingest::SEGMENT),
     })
 }
 

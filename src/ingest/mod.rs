@@ -14,6 +14,7 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use crate::diag::{Diagnostics, WarnKind, Warning};
+use crate::input::decompress::StreamEnd;
 use crate::input::{self, Compression, Data, InputPath, Kind};
 use crate::lines;
 use crate::parse::{self, flags, Event, Line, Loc, QueueId, RawTime, TimeFormat};
@@ -36,6 +37,9 @@ pub struct Options {
     pub keep_unparsed: bool,
     /// The capture time of the queue dumps, from `--taken-at`.
     pub taken_at: Option<Stamp>,
+    /// Decode a gzip log in segments of about this many bytes while its lines are parsed;
+    /// `None`: whole, before parsing.
+    pub gzip_segment: Option<usize>,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
             now: SystemTime::now(),
             keep_unparsed: false,
             taken_at: None,
+            gzip_segment: Some(SEGMENT),
         }
     }
 }
@@ -61,9 +66,61 @@ pub struct LoadedInput {
     pub stored_bytes: u64,
     pub mtime: Option<SystemTime>,
     pub gzip_mtime: Option<u32>,
-    /// The input whose content this one repeats byte for byte.
+    /// The input this one repeats: the same file given twice (found by [`load`]). Logs with
+    /// the same content are found by [`parse`] ([`Parsed::duplicate_of`]).
     pub duplicate_of: Option<usize>,
     pub diag: Diagnostics,
+    /// A gzip log decoded while it is parsed; `data` is then empty.
+    pub streamed: Option<Streamed>,
+}
+
+/// A gzip log decoded by [`parse`] while its lines are parsed: its bytes as segments that end
+/// at a newline, each set once, in order.
+pub struct Streamed {
+    compressed: Data,
+    segments: Vec<std::sync::OnceLock<Vec<u8>>>,
+    /// About how many bytes a segment holds.
+    segment: usize,
+    /// The decoded size the gzip trailer announces (modulo 4 GiB).
+    size_hint: usize,
+}
+
+/// Decoded bytes per segment of a streamed gzip log, by default.
+pub const SEGMENT: usize = 4 * lines::CHUNK;
+
+impl Streamed {
+    fn new(compressed: Data, segment: usize) -> Streamed {
+        // The trailer of a truncated file is any four bytes: believe at most a 16:1 ratio.
+        let size_hint = input::decompress::size_hint(&compressed).min(compressed.len() * 16);
+        let segment = segment.max(1);
+        // A slot per segment the trailer announces, and spares; the last takes the rest.
+        Streamed {
+            segments: (0..(size_hint / segment + 3).min(4096))
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+            compressed,
+            segment,
+            size_hint,
+        }
+    }
+
+    /// The decoded segments (all of them once [`parse`] has run).
+    fn parts(&self) -> impl Iterator<Item = &[u8]> {
+        self.segments
+            .iter()
+            .filter_map(|s| s.get())
+            .map(Vec::as_slice)
+    }
+}
+
+impl LoadedInput {
+    /// The decoded content, as one or more pieces in order.
+    fn pieces(&self) -> Vec<&[u8]> {
+        match &self.streamed {
+            Some(s) => s.parts().collect(),
+            None => vec![&self.data[..]],
+        }
+    }
 }
 
 /// Every input, loaded.
@@ -84,6 +141,7 @@ fn skipped(path: String, compression: Compression, kind: WarnKind, msg: String) 
         gzip_mtime: None,
         duplicate_of: None,
         diag,
+        streamed: None,
     }
 }
 
@@ -111,26 +169,27 @@ fn load_one(p: &InputPath, opts: &Options) -> LoadedInput {
     let data = match compression {
         Compression::None => opened.data,
         Compression::Gzip => {
-            let d = input::decompress::gunzip(&opened.data);
-            gzip_mtime = d.header_mtime;
-            let mut data = d.data;
-            if let Some((offset, decoded, reason)) = d.broken {
-                // Keep whole lines only: the bytes after the last newline are a fragment.
-                let keep = memchr::memrchr(b'\n', &data).map_or(0, |p| p + 1);
-                let dropped = data.len() - keep;
-                data.truncate(keep);
-                diag.push(Warning {
-                    kind: WarnKind::CorruptCompression,
-                    line: None,
-                    offset: Some(offset),
-                    message: format!(
-                        "{path}: gzip stream broken at compressed byte {offset} ({reason}); \
-                         kept the {keep} bytes decoded before the break, dropped a partial line \
-                         of {dropped} bytes (decoded {decoded} bytes in all)"
-                    ),
-                });
+            // A log is decoded while it is parsed (see `parse`); anything else now.
+            let (prefix, mtime) = input::decompress::gunzip_prefix(&opened.data, 64 * 1024);
+            if let Some(segment) = opts
+                .gzip_segment
+                .filter(|_| !prefix.is_empty())
+                .filter(|_| input::classify::classify(&prefix).0 == Kind::Maillog)
+            {
+                return LoadedInput {
+                    path,
+                    data: Data::Owned(Vec::new()),
+                    kind: Kind::Maillog,
+                    compression,
+                    stored_bytes,
+                    mtime: opened.mtime,
+                    gzip_mtime: mtime,
+                    duplicate_of: None,
+                    diag,
+                    streamed: Some(Streamed::new(opened.data, segment)),
+                };
             }
-            Data::Owned(data)
+            decode_whole(&path, &opened.data, &mut gzip_mtime, &mut diag)
         }
         other => {
             return skipped(
@@ -161,14 +220,64 @@ fn load_one(p: &InputPath, opts: &Options) -> LoadedInput {
         gzip_mtime,
         duplicate_of: None,
         diag,
+        streamed: None,
+    }
+}
+
+/// Decode a whole gzip input; a break keeps the whole lines before it, with a warning.
+fn decode_whole(
+    path: &str,
+    compressed: &[u8],
+    gzip_mtime: &mut Option<u32>,
+    diag: &mut Diagnostics,
+) -> Data {
+    let d = input::decompress::gunzip(compressed);
+    *gzip_mtime = d.header_mtime;
+    let mut data = d.data;
+    if let Some((offset, decoded, reason)) = d.broken {
+        // Keep whole lines only: the bytes after the last newline are a fragment.
+        let keep = memchr::memrchr(b'\n', &data).map_or(0, |p| p + 1);
+        let dropped = data.len() - keep;
+        data.truncate(keep);
+        diag.push(broken_gzip(
+            path,
+            offset,
+            keep as u64,
+            dropped as u64,
+            decoded,
+            &reason,
+        ));
+    }
+    Data::Owned(data)
+}
+
+/// The warning for a gzip stream that broke at compressed byte `offset`.
+fn broken_gzip(
+    path: &str,
+    offset: u64,
+    keep: u64,
+    dropped: u64,
+    decoded: u64,
+    reason: &str,
+) -> Warning {
+    Warning {
+        kind: WarnKind::CorruptCompression,
+        line: None,
+        offset: Some(offset),
+        message: format!(
+            "{path}: gzip stream broken at compressed byte {offset} ({reason}); \
+             kept the {keep} bytes decoded before the break, dropped a partial line \
+             of {dropped} bytes (decoded {decoded} bytes in all)"
+        ),
     }
 }
 
 /// Load every input (in parallel), classify it, and find inputs given twice.
 pub fn load(paths: &[InputPath], opts: &Options) -> Loaded {
     let mut inputs: Vec<LoadedInput> = paths.par_iter().map(|p| load_one(p, opts)).collect();
-    // The same file given twice (by path), or a log copied twice (byte-identical content).
-    // Queue dumps with equal content are distinct snapshots, not copies.
+    // The same file given twice (by path). Logs copied twice (byte-identical content) are
+    // found once decoded, by `parse`. Queue dumps with equal content are distinct
+    // snapshots, not copies.
     let canon: Vec<Option<std::path::PathBuf>> = paths
         .iter()
         .map(|p| match p {
@@ -177,26 +286,60 @@ pub fn load(paths: &[InputPath], opts: &Options) -> Loaded {
         })
         .collect();
     for i in 1..inputs.len() {
-        if inputs[i].kind == Kind::Skipped || inputs[i].data.is_empty() {
+        if inputs[i].kind == Kind::Skipped
+            || (inputs[i].data.is_empty() && inputs[i].streamed.is_none())
+        {
             continue;
         }
         let dup = (0..i).find(|&j| {
-            inputs[j].duplicate_of.is_none()
-                && ((canon[i].is_some() && canon[i] == canon[j])
-                    || (inputs[i].kind == Kind::Maillog
-                        && inputs[j].kind == Kind::Maillog
-                        && inputs[j].data.len() == inputs[i].data.len()
-                        && inputs[j].data[..] == inputs[i].data[..]))
+            inputs[j].duplicate_of.is_none() && canon[i].is_some() && canon[i] == canon[j]
         });
         if let Some(j) = dup {
             let other = inputs[j].path.clone();
             let me = &mut inputs[i];
             me.duplicate_of = Some(j);
+            // Not parsed: decoded whole, for its line count.
+            if let Some(s) = me.streamed.take() {
+                me.data = decode_whole(&me.path, &s.compressed, &mut me.gzip_mtime, &mut me.diag);
+            }
             let msg = format!("{}: same content as {other}; counted once", me.path);
             me.diag.warn(WarnKind::Duplicate, None, msg);
         }
     }
     Loaded { inputs }
+}
+
+/// Whether two inputs hold the same bytes (each as pieces, see [`LoadedInput::pieces`]).
+fn same_content(a: &[&[u8]], b: &[&[u8]]) -> bool {
+    let len = |p: &[&[u8]]| p.iter().map(|x| x.len()).sum::<usize>();
+    if len(a) != len(b) {
+        return false;
+    }
+    // Compare piece by piece, whatever the cut points (the lengths are equal).
+    let (mut x, mut y) = (a.iter().copied(), b.iter().copied());
+    let (mut ca, mut cb): (&[u8], &[u8]) = (&[], &[]);
+    loop {
+        if ca.is_empty() {
+            match x.next() {
+                Some(p) => ca = p,
+                None => return true,
+            }
+            continue;
+        }
+        if cb.is_empty() {
+            match y.next() {
+                Some(p) => cb = p,
+                None => return false,
+            }
+            continue;
+        }
+        let n = ca.len().min(cb.len());
+        if ca[..n] != cb[..n] {
+            return false;
+        }
+        ca = &ca[n..];
+        cb = &cb[n..];
+    }
 }
 
 /// Counts for one input.
@@ -256,6 +399,8 @@ pub struct Parsed<'a> {
     pub dumps: Vec<qdump::Dump>,
     /// Saved `postconf -n` output: parameter → value (later files win).
     pub postconf: std::collections::BTreeMap<String, String>,
+    /// Per input, the input it repeats (the same file, or a log with the same content).
+    pub duplicate_of: Vec<Option<usize>>,
 }
 
 /// What one chunk of one input produced.
@@ -413,6 +558,44 @@ fn parse_log<'a>(idx: usize, li: &'a LoadedInput, keep_unparsed: bool) -> ChunkO
         }
     }
     all
+}
+
+/// Parse a gzip log while it decodes: the decoder fills the segments on a thread of its own,
+/// and each segment's chunks are parsed (in parallel) as soon as it is set.
+fn parse_streamed<'a>(
+    idx: usize,
+    li: &'a LoadedInput,
+    s: &'a Streamed,
+    keep_unparsed: bool,
+) -> (ChunkOut<'a>, StreamEnd) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let decoder = scope.spawn(move || {
+            input::decompress::gunzip_segments(&s.compressed, &s.segments, s.segment, tx)
+        });
+        // About one event per 100 decoded bytes at most; pages never touched cost nothing.
+        let mut all = ChunkOut {
+            events: Vec::with_capacity(s.size_hint / 96 + 1),
+            ..Default::default()
+        };
+        let mut line_base: u64 = 0;
+        // Ends when the decoder is done and drops its sender.
+        for k in rx {
+            let Some(seg) = s.segments[k].get() else {
+                continue;
+            };
+            let seg: &'a [u8] = seg;
+            let parts: Vec<ChunkOut<'a>> = lines::chunks(seg, lines::CHUNK)
+                .into_par_iter()
+                .map(|r| parse_chunk(idx as u32, &li.path, &seg[r], keep_unparsed))
+                .collect();
+            for p in parts {
+                line_base = append_chunk(&mut all, p, line_base);
+            }
+        }
+        let end = decoder.join().unwrap_or_default();
+        (all, end)
+    })
 }
 
 /// Append chunk `p`, whose first line is line `line_base + 1`, to `all`; returns the line
@@ -647,10 +830,17 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             loaded.inputs[i].kind == Kind::Maillog && loaded.inputs[i].duplicate_of.is_none()
         })
         .collect();
-    let mut outs: Vec<LogOut<'a>> = logs
+    let (mut outs, ends): (Vec<LogOut<'a>>, Vec<Option<StreamEnd>>) = logs
         .par_iter()
         .map(|&i| {
-            let out = parse_log(i, &loaded.inputs[i], opts.keep_unparsed);
+            let li = &loaded.inputs[i];
+            let (out, end) = match &li.streamed {
+                Some(s) => {
+                    let (out, end) = parse_streamed(i, li, s, opts.keep_unparsed);
+                    (out, Some(end))
+                }
+                None => (parse_log(i, li, opts.keep_unparsed), None),
+            };
             let offs = year::offsets(out.events.iter().filter_map(|e| match e.raw_time() {
                 RawTime::Civil(c) => Some(c),
                 RawTime::Absolute(_) => None,
@@ -663,12 +853,59 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
                 &arrivals,
                 &dumps,
             );
-            (i, out, offs, ev)
+            ((i, out, offs, ev), end)
         })
-        .collect();
+        .unzip();
 
     crate::timing::stage("ingest: parsed");
-    // Inputs given twice: count their lines, parse nothing.
+    for (&i, end) in logs.iter().zip(ends) {
+        if let Some(StreamEnd {
+            kept,
+            broken: Some((offset, decoded, reason)),
+            dropped,
+        }) = end
+        {
+            let w = broken_gzip(
+                &loaded.inputs[i].path,
+                offset,
+                kept,
+                dropped,
+                decoded,
+                &reason,
+            );
+            diags[i].push(w);
+        }
+    }
+    // A log given twice (the same bytes, compressed or not) counts once: the later copy is
+    // dropped, its lines counted as duplicates.
+    let mut duplicate_of: Vec<Option<usize>> =
+        loaded.inputs.iter().map(|li| li.duplicate_of).collect();
+    let pieces: Vec<Vec<&[u8]>> = outs.iter().map(|o| loaded.inputs[o.0].pieces()).collect();
+    let mut keep = vec![true; outs.len()];
+    for b in 1..outs.len() {
+        if pieces[b].iter().all(|p| p.is_empty()) {
+            continue;
+        }
+        if let Some(a) = (0..b).find(|&a| keep[a] && same_content(&pieces[a], &pieces[b])) {
+            let (i, j) = (outs[b].0, outs[a].0);
+            keep[b] = false;
+            duplicate_of[i] = Some(j);
+            let msg = format!(
+                "{}: same content as {}; counted once",
+                loaded.inputs[i].path, loaded.inputs[j].path
+            );
+            diags[i].warn(WarnKind::Duplicate, None, msg);
+            let l = outs[b].1.stats.lines;
+            stats[i].lines = l;
+            stats[i].duplicate_lines = l;
+        }
+    }
+    let mut k = 0;
+    outs.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+    // Files given twice: count their lines, parse nothing.
     for (i, li) in loaded.inputs.iter().enumerate() {
         if li.duplicate_of.is_some() {
             let l = lines::lines(&li.data).count() as u64;
@@ -875,6 +1112,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         unparsed,
         dumps,
         postconf,
+        duplicate_of,
     }
 }
 

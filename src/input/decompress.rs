@@ -3,6 +3,7 @@
 //! where it broke. bzip2, xz and zstd are recognised and named, not decoded.
 
 use std::io::Read;
+use std::sync::OnceLock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,17 +65,21 @@ impl Read for Counting<'_> {
     }
 }
 
-/// Decode a gzip stream, all members. A failure keeps the bytes decoded so far.
-pub fn gunzip(compressed: &[u8]) -> Decoded {
-    // ISIZE of the last member is the uncompressed size mod 2^32: a capacity hint.
-    let hint = compressed
+/// The decoded size to expect: ISIZE of the last member (the uncompressed size mod 2^32),
+/// but at least three times the compressed size.
+pub fn size_hint(compressed: &[u8]) -> usize {
+    compressed
         .len()
         .checked_sub(4)
         .map(|at| u32::from_le_bytes(compressed[at..].try_into().unwrap_or([0; 4])) as usize)
         .unwrap_or(0)
         .max(compressed.len() * 3)
-        .min(1 << 32);
-    let mut data = Vec::with_capacity(hint);
+        .min(1 << 32)
+}
+
+/// Decode a gzip stream, all members. A failure keeps the bytes decoded so far.
+pub fn gunzip(compressed: &[u8]) -> Decoded {
+    let mut data = Vec::with_capacity(size_hint(compressed));
     let mut dec = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
         64 * 1024,
         Counting {
@@ -99,6 +104,106 @@ pub fn gunzip(compressed: &[u8]) -> Decoded {
         data,
         header_mtime,
         broken,
+    }
+}
+
+/// How a gzip stream decoded into segments ([`gunzip_segments`]) ended.
+#[derive(Debug, Default)]
+pub struct StreamEnd {
+    /// Bytes kept in the segments.
+    pub kept: u64,
+    /// Where decoding stopped early: (compressed offset, decoded bytes, reason), and the
+    /// partial line dropped there.
+    pub broken: Option<(u64, u64, String)>,
+    pub dropped: u64,
+}
+
+/// The gzip header's MTIME and the first `n` decoded bytes (fewer for a shorter or broken
+/// stream): enough to tell what the file holds before decoding it all.
+pub fn gunzip_prefix(compressed: &[u8], n: usize) -> (Vec<u8>, Option<u32>) {
+    let mut dec = flate2::bufread::MultiGzDecoder::new(compressed);
+    let mut out = Vec::with_capacity(n);
+    let _ = (&mut dec).take(n as u64).read_to_end(&mut out);
+    let mtime = dec.header().map(|h| h.mtime()).filter(|&m| m != 0);
+    (out, mtime)
+}
+
+/// Decode a gzip stream (all members) into segments of about `segment` bytes that end at a
+/// newline, setting each into the next of `slots` and sending its number on `tx`, so its
+/// lines can be parsed while the rest decodes. The last slot takes all that remains. As with
+/// [`gunzip`], a failure keeps the whole lines decoded before it.
+pub fn gunzip_segments(
+    compressed: &[u8],
+    slots: &[OnceLock<Vec<u8>>],
+    segment: usize,
+    tx: std::sync::mpsc::Sender<usize>,
+) -> StreamEnd {
+    let mut dec = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+        64 * 1024,
+        Counting {
+            inner: compressed,
+            pos: 0,
+        },
+    ));
+    let mut end = StreamEnd::default();
+    let mut decoded = 0u64;
+    let mut buf: Vec<u8> = Vec::with_capacity(segment + 64 * 1024);
+    let mut k = 0;
+    let publish = |k: &mut usize, seg: Vec<u8>, end: &mut StreamEnd| {
+        if *k >= slots.len() || seg.is_empty() {
+            return;
+        }
+        end.kept += seg.len() as u64;
+        if slots[*k].set(seg).is_ok() {
+            let _ = tx.send(*k);
+        }
+        *k += 1;
+    };
+    loop {
+        let last = k + 1 >= slots.len();
+        // Fill the segment; one that holds no newline yet grows by a segment at a time.
+        let want = if last {
+            u64::MAX
+        } else if buf.len() < segment {
+            (segment - buf.len()) as u64
+        } else {
+            segment.max(1) as u64
+        };
+        let before = buf.len();
+        match (&mut dec).take(want).read_to_end(&mut buf) {
+            Ok(n) => {
+                decoded += n as u64;
+                if (n as u64) < want || buf.len() == before {
+                    // The end of the stream: the last line may lack its newline.
+                    publish(&mut k, std::mem::take(&mut buf), &mut end);
+                    return end;
+                }
+                // Cut after the last newline; a segment with none grows until one comes.
+                if let Some(p) = memchr::memrchr(b'\n', &buf) {
+                    let rest = buf[p + 1..].to_vec();
+                    buf.truncate(p + 1);
+                    let mut next = Vec::with_capacity(segment + 64 * 1024);
+                    next.extend_from_slice(&rest);
+                    publish(&mut k, std::mem::replace(&mut buf, next), &mut end);
+                }
+            }
+            Err(e) => {
+                decoded += (buf.len() - before) as u64;
+                let consumed = dec.get_ref().get_ref().pos as u64;
+                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    "unexpected end of file (truncated gzip)".to_string()
+                } else {
+                    e.to_string()
+                };
+                // Keep whole lines only: the bytes after the last newline are a fragment.
+                let keep = memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1);
+                end.dropped = (buf.len() - keep) as u64;
+                buf.truncate(keep);
+                publish(&mut k, buf, &mut end);
+                end.broken = Some((consumed, decoded, reason));
+                return end;
+            }
+        }
     }
 }
 
@@ -132,6 +237,65 @@ mod tests {
         let d = gunzip(&two);
         assert!(d.broken.is_none());
         assert_eq!(d.data, b"first line\nsecond line\n");
+    }
+
+    /// Decode `compressed` in segments of `segment` bytes into `slots` slots.
+    fn segments(compressed: &[u8], segment: usize, slots: usize) -> (Vec<Vec<u8>>, StreamEnd) {
+        let slots: Vec<OnceLock<Vec<u8>>> = (0..slots).map(|_| OnceLock::new()).collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let end = gunzip_segments(compressed, &slots, segment, tx);
+        let sent: Vec<usize> = rx.iter().collect();
+        assert_eq!(sent, (0..sent.len()).collect::<Vec<_>>(), "sent in order");
+        let got: Vec<Vec<u8>> = slots.into_iter().filter_map(|s| s.into_inner()).collect();
+        assert_eq!(got.len(), sent.len(), "every segment set is sent");
+        (got, end)
+    }
+
+    #[test]
+    fn segments_end_at_newlines_and_add_up_to_the_whole() {
+        let mut text: Vec<u8> = (0..3_000)
+            .flat_map(|i| format!("line {i} of a long log\n").into_bytes())
+            .collect();
+        // A line longer than a segment, and a last line without its newline.
+        text.extend(vec![b'x'; 5_000]);
+        text.extend(b"\nlast line");
+        let mut two = gz(&text[..40_000]);
+        two.extend(gz(&text[40_000..]));
+        for (compressed, segment, slots) in [
+            (gz(&text), 1000, 1000),
+            (gz(&text), 1, 100_000),
+            (gz(&text), 1000, 3),
+            (two, 777, 1000),
+        ] {
+            let (got, end) = segments(&compressed, segment, slots);
+            assert!(end.broken.is_none());
+            assert_eq!(got.concat(), text, "segments of {segment}, {slots} slots");
+            assert_eq!(end.kept as usize, text.len());
+            let (last, whole) = got.split_last().unwrap();
+            assert!(whole.iter().all(|s| s.ends_with(b"\n")), "cut at newlines");
+            assert!(last.ends_with(b"last line"));
+            assert!(got.len() > 2 && got.len() <= slots);
+        }
+    }
+
+    #[test]
+    fn a_broken_stream_keeps_its_whole_lines_in_segments() {
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("line {i} of a long log\n").into_bytes())
+            .collect();
+        let full = gz(&text);
+        let cut = &full[..full.len() / 2];
+        let whole = gunzip(cut);
+        let (got, end) = segments(cut, 4096, 1000);
+        let (offset, decoded, reason) = end.broken.expect("a break");
+        assert_eq!(Some((offset, decoded, reason)), whole.broken);
+        let kept = got.concat();
+        assert!(kept.ends_with(b"\n") && text.starts_with(&kept));
+        assert_eq!(kept.len() as u64 + end.dropped, decoded);
+        assert_eq!(
+            kept.len(),
+            whole.data.iter().rposition(|&c| c == b'\n').unwrap() + 1
+        );
     }
 
     #[test]

@@ -389,7 +389,7 @@ pub fn build(
         let is_log = li.kind == crate::input::Kind::Maillog;
         inputs.push(InputReport {
             path: li.path.clone(),
-            kind: if li.duplicate_of.is_some() && !is_log {
+            kind: if parsed.duplicate_of[i].is_some() && !is_log {
                 "skipped"
             } else {
                 li.kind.name()
@@ -414,7 +414,7 @@ pub fn build(
             last_at: s.last_at,
             year_evidence: s.year.clone(),
             hosts: s.hosts.clone(),
-            duplicate_of: li.duplicate_of.map(|j| loaded.inputs[j].path.clone()),
+            duplicate_of: parsed.duplicate_of[i].map(|j| loaded.inputs[j].path.clone()),
             warning_counts: d.counts().clone(),
             warnings: d.samples().to_vec(),
         });
