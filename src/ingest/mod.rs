@@ -77,8 +77,11 @@ pub struct LoadedInput {
 /// A gzip log decoded by [`parse`] while its lines are parsed: its bytes as segments that end
 /// at a newline, each set once, in order.
 pub struct Streamed {
-    compressed: Data,
+    /// The gzip bytes, until they are decoded (then dropped: a mapped file's pages count too).
+    compressed: std::sync::Mutex<Option<Data>>,
     segments: Vec<std::sync::OnceLock<Vec<u8>>>,
+    /// How decoding ended, once it has.
+    end: std::sync::OnceLock<StreamEnd>,
     /// About how many bytes a segment holds.
     segment: usize,
     /// The decoded size the gzip trailer announces (modulo 4 GiB).
@@ -98,7 +101,8 @@ impl Streamed {
             segments: (0..(size_hint / segment + 3).min(4096))
                 .map(|_| std::sync::OnceLock::new())
                 .collect(),
-            compressed,
+            compressed: std::sync::Mutex::new(Some(compressed)),
+            end: std::sync::OnceLock::new(),
             segment,
             size_hint,
         }
@@ -299,8 +303,12 @@ pub fn load(paths: &[InputPath], opts: &Options) -> Loaded {
             let me = &mut inputs[i];
             me.duplicate_of = Some(j);
             // Not parsed: decoded whole, for its line count.
-            if let Some(s) = me.streamed.take() {
-                me.data = decode_whole(&me.path, &s.compressed, &mut me.gzip_mtime, &mut me.diag);
+            let compressed = me
+                .streamed
+                .take()
+                .and_then(|s| s.compressed.into_inner().unwrap_or_else(|e| e.into_inner()));
+            if let Some(c) = compressed {
+                me.data = decode_whole(&me.path, &c, &mut me.gzip_mtime, &mut me.diag);
             }
             let msg = format!("{}: same content as {other}; counted once", me.path);
             me.diag.warn(WarnKind::Duplicate, None, msg);
@@ -569,9 +577,28 @@ fn parse_streamed<'a>(
     keep_unparsed: bool,
 ) -> (ChunkOut<'a>, StreamEnd) {
     let (tx, rx) = std::sync::mpsc::channel();
+    let compressed = s
+        .compressed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let job = match compressed {
+        Some(c) => Some((c, tx)),
+        None => {
+            // Decoded by an earlier parse of the same inputs: its segments are all set.
+            for k in 0..s.segments.len() {
+                let _ = tx.send(k);
+            }
+            drop(tx);
+            None
+        }
+    };
     std::thread::scope(|scope| {
         let decoder = scope.spawn(move || {
-            input::decompress::gunzip_segments(&s.compressed, &s.segments, s.segment, tx)
+            let (c, tx) = job?;
+            let end = input::decompress::gunzip_segments(&c, &s.segments, s.segment, tx);
+            let _ = s.end.set(end.clone());
+            Some(end)
         });
         // About one event per 100 decoded bytes at most; pages never touched cost nothing.
         let mut all = ChunkOut {
@@ -593,8 +620,11 @@ fn parse_streamed<'a>(
                 line_base = append_chunk(&mut all, p, line_base);
             }
         }
-        let end = decoder.join().unwrap_or_default();
-        (all, end)
+        let end = decoder.join().ok().flatten();
+        (
+            all,
+            end.or_else(|| s.end.get().cloned()).unwrap_or_default(),
+        )
     })
 }
 

@@ -108,7 +108,7 @@ pub fn gunzip(compressed: &[u8]) -> Decoded {
 }
 
 /// How a gzip stream decoded into segments ([`gunzip_segments`]) ended.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StreamEnd {
     /// Bytes kept in the segments.
     pub kept: u64,
