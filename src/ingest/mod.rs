@@ -2,9 +2,12 @@
 //! events, with per-input statistics and diagnostics.
 //!
 //! Two steps, so the events can borrow the bytes: [`load`] owns the bytes (maps, decoded
-//! gzip), [`parse`] borrows them. Work is parallel across inputs and across fixed-size,
-//! newline-aligned chunks of each input; chunk results are concatenated in chunk order, so
-//! nothing depends on the number of threads.
+//! gzip), [`parse`] borrows them. A gzip log is the exception that keeps both cores busy: [`load`]
+//! decodes only its start (to tell what it is), and [`parse`] decodes the rest on a thread of
+//! its own into line-aligned segments ([`Streamed`], each set once) while the pool parses each
+//! segment as it comes. Work is parallel across inputs and across fixed-size, newline-aligned
+//! chunks of each input; chunk results are concatenated in chunk order, so nothing depends on
+//! the number of threads. Logs with the same bytes are found once decoded, in [`parse`].
 
 pub mod year;
 

@@ -1,6 +1,7 @@
 //! Compression, detected by magic bytes: gzip is decoded (every member of a multi-member
-//! file); a truncated or corrupt stream keeps everything decoded before the break and says
-//! where it broke. bzip2, xz and zstd are recognised and named, not decoded.
+//! file), whole ([`gunzip`]) or into line-aligned segments that can be parsed while the rest
+//! decodes ([`gunzip_segments`]); a truncated or corrupt stream keeps everything decoded before
+//! the break and says where it broke. bzip2, xz and zstd are recognised and named, not decoded.
 
 use std::io::Read;
 use std::sync::OnceLock;
