@@ -43,22 +43,20 @@ struct Score {
     false_pos: usize,
 }
 
+/// The incidents of parsed inputs, found as `report` finds them.
+fn analysis(p: &ingest::Parsed<'_>, dump_times: &[Option<Stamp>]) -> incidents::Analysis {
+    let t = timeline::build(&p.events, &p.dumps);
+    let s = scan::scan(&p.events);
+    let att = incidents::attempts(&p.events, &t, Some(&s.reasons));
+    incidents::analyse(&p.events, &s, &t, &att, &p.dumps, dump_times, &p.postconf)
+}
+
 fn check(scenario: &str, score: &mut Score, problems: &mut Vec<String>) {
     let opts = utc_options();
     let dir = corpus(&format!("lab/{scenario}"));
     let l = load(&[dir.join("mail-rfc3339.log")], &opts);
     let p = ingest::parse(&l, &opts);
-    let t = timeline::build(&p.events, &p.dumps);
-    let att = incidents::attempts(&p.events, &t, None);
-    let a = incidents::analyse(
-        &p.events,
-        &scan::scan(&p.events),
-        &t,
-        &att,
-        &p.dumps,
-        &[],
-        &p.postconf,
-    );
+    let a = analysis(&p, &[]);
     let truth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
     let affected: Vec<&str> = truth["affected_domains"]
@@ -201,18 +199,8 @@ fn the_combined_rotated_history_finds_every_scenario_fault() {
     set.push(corpus("lab/combined/queue"));
     let l = load(&set, &opts);
     let p = ingest::parse(&l, &opts);
-    let t = timeline::build(&p.events, &p.dumps);
-    let att = incidents::attempts(&p.events, &t, None);
     let times: Vec<_> = p.dumps.iter().map(|d| d.taken_at).collect();
-    let a = incidents::analyse(
-        &p.events,
-        &scan::scan(&p.events),
-        &t,
-        &att,
-        &p.dumps,
-        &times,
-        &p.postconf,
-    );
+    let a = analysis(&p, &times);
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(corpus("lab/combined/index.json")).unwrap()).unwrap();
     let mut checked = 0;
@@ -268,17 +256,7 @@ fn the_public_corpus_analyses_without_panic_and_lists_other_signatures() {
         opts.year = Some(2020);
         let l = load(std::slice::from_ref(&dir), &opts);
         let p = ingest::parse(&l, &opts);
-        let t = timeline::build(&p.events, &p.dumps);
-        let att = incidents::attempts(&p.events, &t, None);
-        let a = incidents::analyse(
-            &p.events,
-            &scan::scan(&p.events),
-            &t,
-            &att,
-            &p.dumps,
-            &[],
-            &p.postconf,
-        );
+        let a = analysis(&p, &[]);
         for s in a.signatures.iter().filter(|s| s.class == Class::Other) {
             others.insert(s.signature.clone());
         }
@@ -310,17 +288,7 @@ fn a_saved_postconf_is_quoted_in_the_next_checks() {
     let l = load(&[dir.join("mail-rfc3339.log"), conf], &opts);
     assert_eq!(l.inputs[1].kind, mailsleuth::input::Kind::Postconf);
     let p = ingest::parse(&l, &opts);
-    let t = timeline::build(&p.events, &p.dumps);
-    let att = incidents::attempts(&p.events, &t, None);
-    let a = incidents::analyse(
-        &p.events,
-        &scan::scan(&p.events),
-        &t,
-        &att,
-        &p.dumps,
-        &[],
-        &p.postconf,
-    );
+    let a = analysis(&p, &[]);
     let i = a
         .incidents
         .iter()
