@@ -78,26 +78,38 @@ pub fn size_hint(compressed: &[u8]) -> usize {
         .min(1 << 32)
 }
 
-/// Decode a gzip stream, all members. A failure keeps the bytes decoded so far.
-pub fn gunzip(compressed: &[u8]) -> Decoded {
-    let mut data = Vec::with_capacity(size_hint(compressed));
-    let mut dec = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
+type Decoder<'a> = flate2::bufread::MultiGzDecoder<std::io::BufReader<Counting<'a>>>;
+
+/// A decoder of every member of `compressed` that counts the compressed bytes it reads.
+fn decoder(compressed: &[u8]) -> Decoder<'_> {
+    flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
         64 * 1024,
         Counting {
             inner: compressed,
             pos: 0,
         },
-    ));
+    ))
+}
+
+/// Where and why decoding broke: (compressed bytes consumed, reason).
+fn broke_at(dec: &Decoder<'_>, e: &std::io::Error) -> (u64, String) {
+    let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "unexpected end of file (truncated gzip)".to_string()
+    } else {
+        e.to_string()
+    };
+    (dec.get_ref().get_ref().pos as u64, reason)
+}
+
+/// Decode a gzip stream, all members. A failure keeps the bytes decoded so far.
+pub fn gunzip(compressed: &[u8]) -> Decoded {
+    let mut data = Vec::with_capacity(size_hint(compressed));
+    let mut dec = decoder(compressed);
     let mut broken = None;
     // Decoded straight into `data` (no bounce buffer); on an error `read_to_end` keeps every
     // byte decoded before it.
     if let Err(e) = dec.read_to_end(&mut data) {
-        let consumed = dec.get_ref().get_ref().pos as u64;
-        let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            "unexpected end of file (truncated gzip)".to_string()
-        } else {
-            e.to_string()
-        };
+        let (consumed, reason) = broke_at(&dec, &e);
         broken = Some((consumed, data.len() as u64, reason));
     }
     let header_mtime = dec.header().map(|h| h.mtime()).filter(|&m| m != 0);
@@ -139,13 +151,7 @@ pub fn gunzip_segments(
     segment: usize,
     tx: std::sync::mpsc::Sender<usize>,
 ) -> StreamEnd {
-    let mut dec = flate2::bufread::MultiGzDecoder::new(std::io::BufReader::with_capacity(
-        64 * 1024,
-        Counting {
-            inner: compressed,
-            pos: 0,
-        },
-    ));
+    let mut dec = decoder(compressed);
     let mut end = StreamEnd::default();
     let mut decoded = 0u64;
     let mut buf: Vec<u8> = Vec::with_capacity(segment + 64 * 1024);
@@ -181,21 +187,15 @@ pub fn gunzip_segments(
                 }
                 // Cut after the last newline; a segment with none grows until one comes.
                 if let Some(p) = memchr::memrchr(b'\n', &buf) {
-                    let rest = buf[p + 1..].to_vec();
-                    buf.truncate(p + 1);
                     let mut next = Vec::with_capacity(segment + 64 * 1024);
-                    next.extend_from_slice(&rest);
+                    next.extend_from_slice(&buf[p + 1..]);
+                    buf.truncate(p + 1);
                     publish(&mut k, std::mem::replace(&mut buf, next), &mut end);
                 }
             }
             Err(e) => {
                 decoded += (buf.len() - before) as u64;
-                let consumed = dec.get_ref().get_ref().pos as u64;
-                let reason = if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    "unexpected end of file (truncated gzip)".to_string()
-                } else {
-                    e.to_string()
-                };
+                let (consumed, reason) = broke_at(&dec, &e);
                 // Keep whole lines only: the bytes after the last newline are a fragment.
                 let keep = memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1);
                 end.dropped = (buf.len() - keep) as u64;
