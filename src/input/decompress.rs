@@ -214,6 +214,13 @@ mod tests {
     use flate2::write::GzEncoder;
     use std::io::Write;
 
+    /// `n` lines: `line 0 of a long log` …
+    fn numbered_lines(n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| format!("line {i} of a long log\n").into_bytes())
+            .collect()
+    }
+
     fn gz(b: &[u8]) -> Vec<u8> {
         let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(b).unwrap();
@@ -254,9 +261,7 @@ mod tests {
 
     #[test]
     fn segments_end_at_newlines_and_add_up_to_the_whole() {
-        let mut text: Vec<u8> = (0..3_000)
-            .flat_map(|i| format!("line {i} of a long log\n").into_bytes())
-            .collect();
+        let mut text: Vec<u8> = numbered_lines(3_000);
         // A line longer than a segment, and a last line without its newline.
         text.extend(vec![b'x'; 5_000]);
         text.extend(b"\nlast line");
@@ -281,9 +286,7 @@ mod tests {
 
     #[test]
     fn a_broken_stream_keeps_its_whole_lines_in_segments() {
-        let text: Vec<u8> = (0..20_000)
-            .flat_map(|i| format!("line {i} of a long log\n").into_bytes())
-            .collect();
+        let text: Vec<u8> = numbered_lines(20_000);
         let full = gz(&text);
         let cut = &full[..full.len() / 2];
         let whole = gunzip(cut);
@@ -301,9 +304,7 @@ mod tests {
 
     #[test]
     fn truncation_keeps_what_decoded() {
-        let text: Vec<u8> = (0..20_000)
-            .flat_map(|i| format!("line {i} of a long log\n").into_bytes())
-            .collect();
+        let text: Vec<u8> = numbered_lines(20_000);
         let full = gz(&text);
         let cut = &full[..full.len() / 2];
         let d = gunzip(cut);
