@@ -560,15 +560,30 @@ fn parse_log<'a>(idx: usize, li: &'a LoadedInput, keep_unparsed: bool) -> ChunkO
     };
     let mut line_base: u64 = 0;
     for batch in ranges.chunks(CHUNKS_AT_ONCE) {
-        let parts: Vec<ChunkOut<'a>> = batch
-            .par_iter()
-            .map(|r| parse_chunk(idx as u32, &li.path, &data[r.clone()], keep_unparsed))
-            .collect();
-        for p in parts {
-            line_base = append_chunk(&mut all, p, line_base);
-        }
+        line_base = parse_chunks(&mut all, line_base, idx, li, data, batch, keep_unparsed);
     }
     all
+}
+
+/// Parse the chunks `ranges` of `bytes` (of input `idx`) in parallel and append them, in
+/// order, to `all`, whose last line so far is `line_base`; returns the new last line.
+fn parse_chunks<'a>(
+    all: &mut ChunkOut<'a>,
+    mut line_base: u64,
+    idx: usize,
+    li: &LoadedInput,
+    bytes: &'a [u8],
+    ranges: &[std::ops::Range<usize>],
+    keep_unparsed: bool,
+) -> u64 {
+    let parts: Vec<ChunkOut<'a>> = ranges
+        .par_iter()
+        .map(|r| parse_chunk(idx as u32, &li.path, &bytes[r.clone()], keep_unparsed))
+        .collect();
+    for p in parts {
+        line_base = append_chunk(all, p, line_base);
+    }
+    line_base
 }
 
 /// Parse a gzip log while it decodes: the decoder fills the segments on a thread of its own,
@@ -614,14 +629,8 @@ fn parse_streamed<'a>(
             let Some(seg) = s.segments[k].get() else {
                 continue;
             };
-            let seg: &'a [u8] = seg;
-            let parts: Vec<ChunkOut<'a>> = lines::chunks(seg, lines::CHUNK)
-                .into_par_iter()
-                .map(|r| parse_chunk(idx as u32, &li.path, &seg[r], keep_unparsed))
-                .collect();
-            for p in parts {
-                line_base = append_chunk(&mut all, p, line_base);
-            }
+            let ranges = lines::chunks(seg, lines::CHUNK);
+            line_base = parse_chunks(&mut all, line_base, idx, li, seg, &ranges, keep_unparsed);
         }
         let end = decoder.join().ok().flatten();
         (
