@@ -313,11 +313,19 @@ pub fn load(paths: &[InputPath], opts: &Options) -> Loaded {
             if let Some(c) = compressed {
                 me.data = decode_whole(&me.path, &c, &mut me.gzip_mtime, &mut me.diag);
             }
-            let msg = format!("{}: same content as {other}; counted once", me.path);
-            me.diag.warn(WarnKind::Duplicate, None, msg);
+            me.diag.warn(
+                WarnKind::Duplicate,
+                None,
+                duplicate_warning(&me.path, &other),
+            );
         }
     }
     Loaded { inputs }
+}
+
+/// The warning for input `path`, which repeats input `other`.
+fn duplicate_warning(path: &str, other: &str) -> String {
+    format!("{path}: same content as {other}; counted once")
 }
 
 /// Whether two inputs hold the same bytes (each as pieces, see [`LoadedInput::pieces`]).
@@ -932,10 +940,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             let (i, j) = (outs[b].0, outs[a].0);
             keep[b] = false;
             duplicate_of[i] = Some(j);
-            let msg = format!(
-                "{}: same content as {}; counted once",
-                loaded.inputs[i].path, loaded.inputs[j].path
-            );
+            let msg = duplicate_warning(&loaded.inputs[i].path, &loaded.inputs[j].path);
             diags[i].warn(WarnKind::Duplicate, None, msg);
             let l = outs[b].1.stats.lines;
             stats[i].lines = l;
