@@ -12,7 +12,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::classify::{self, Class};
 use super::incidents::{Marker, MarkerKind};
 use super::stats::{self, Gap};
-use crate::parse::{Daemon, Event};
+use crate::parse::{find, Daemon, Event};
 use crate::timeline::action::{self, Action, Status};
 
 /// A delivery's (dsn, reason): the key reasons are classified by.
@@ -51,7 +51,6 @@ pub fn scan<'a>(events: &[Event<'a>]) -> EventScan<'a> {
     let mut run: Option<(&'a [u8], u64)> = None;
     let mut admin = Vec::new();
     let mut reasons: Reasons<'a> = HashMap::default();
-    let status = memchr::memmem::Finder::new(b" status=");
     for e in events {
         match &mut run {
             Some((h, n)) if *h == e.host() => *n += 1,
@@ -93,7 +92,9 @@ pub fn scan<'a>(events: &[Event<'a>]) -> EventScan<'a> {
                     });
                 }
             }
-            d if (d == Daemon::Qmgr || d.is_delivery_agent()) && status.find(text).is_some() => {
+            d if (d == Daemon::Qmgr || d.is_delivery_agent())
+                && find::STATUS.find(text).is_some() =>
+            {
                 if let Action::Delivery(d) = action::action(e) {
                     if failed(d.status) {
                         let key = (d.dsn.unwrap_or_default(), d.reason);
