@@ -805,7 +805,9 @@ fn tls_stats(events: &[Event<'_>], smtpd_connections: u64) -> Tls {
         let Action::Tls { detail, .. } = action::action(e) else {
             continue;
         };
-        let at = memchr::memmem::find(e.text(), b"TLS connection established ").unwrap_or(0);
+        let at = crate::parse::find::TLS_ESTABLISHED
+            .find(e.text())
+            .unwrap_or(0);
         let trust = e.text()[..at].trim_ascii();
         let inbound = e.text()[at..].starts_with(b"TLS connection established from");
         if inbound {
