@@ -184,72 +184,93 @@ pub fn attempts_in_windows<'a>(
             delays: d.delays,
         })
     };
-    for lo in (0..t.deliveries.len()).step_by(window_len) {
-        let hi = (lo + window_len).min(t.deliveries.len());
-        let window: Vec<Read<'_>> = (lo..hi).into_par_iter().filter_map(read).collect();
-        // The reasons not seen before, classified in parallel; they take their signature
-        // numbers below, in time order.
-        let mut fresh: HashMap<ReasonKey<'_>, Option<(Class, String)>> = HashMap::default();
-        for r in window.iter().filter(|r| failed(r.status)) {
-            let key = (r.dsn, r.reason);
-            if !seen.contains_key(&key) && !known.is_some_and(|k| k.contains_key(&key)) {
-                fresh.insert(key, None);
-            }
-        }
-        fresh
-            .par_iter_mut()
-            .for_each(|(&key, v)| *v = Some(classify_reason(key)));
-        for r in window {
-            let dr = &t.deliveries[r.at];
-            let (class, signature) = if failed(r.status) {
-                let key = (r.dsn, r.reason);
-                let (class, idx) = match seen.get(&key) {
-                    Some(&v) => v,
-                    None => {
-                        let (class, sig) = match known.and_then(|k| k.get(&key)) {
-                            Some(v) => v.clone(),
-                            None => fresh.remove(&key).flatten().expect("classified above"),
-                        };
-                        let n = sigs.len();
-                        let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
-                        if idx == n {
-                            sigs.push(SignatureCount {
-                                class,
-                                signature: sig,
-                                count: 0,
-                                first_at: r.time,
-                                last_at: r.time,
-                                sample_line: String::from_utf8_lossy(
-                                    events[dr.event as usize].line,
-                                )
-                                .into_owned(),
-                            });
-                        }
-                        seen.insert(key, (class, idx));
-                        (class, idx)
+    let n = t.deliveries.len();
+    let read_window = |lo: usize| -> Vec<Read<'_>> {
+        let hi = (lo + window_len).min(n);
+        (lo..hi).into_par_iter().filter_map(read).collect()
+    };
+    // Each window is booked in order while the next is read on the other core.
+    let mut next = read_window(0);
+    let mut lo = 0;
+    while lo < n {
+        let window = std::mem::take(&mut next);
+        let ahead = lo + window_len;
+        let ((), n_) = rayon::join(
+            || {
+                // The reasons not seen before, classified in parallel; they take their signature
+                // numbers below, in time order.
+                let mut fresh: HashMap<ReasonKey<'_>, Option<(Class, String)>> = HashMap::default();
+                for r in window.iter().filter(|r| failed(r.status)) {
+                    let key = (r.dsn, r.reason);
+                    if !seen.contains_key(&key) && !known.is_some_and(|k| k.contains_key(&key)) {
+                        fresh.insert(key, None);
                     }
-                };
-                let s = &mut sigs[idx];
-                s.count += 1;
-                s.last_at = r.time;
-                (Some(class), Some(idx))
-            } else {
-                (None, None)
-            };
-            out.push(Attempt {
-                at: r.time,
-                domain: domains.get(r.domain, true),
-                relay: r.relay.map(|x| relays.get(x, false)),
-                rcpt: dr.recipient,
-                delay: r.delay,
-                delays: r.delays,
-                status: r.status,
-                class,
-                signature,
-                message: dr.message as usize,
-                event: dr.event as usize,
-            });
-        }
+                }
+                fresh
+                    .par_iter_mut()
+                    .for_each(|(&key, v)| *v = Some(classify_reason(key)));
+                for r in window {
+                    let dr = &t.deliveries[r.at];
+                    let (class, signature) = if failed(r.status) {
+                        let key = (r.dsn, r.reason);
+                        let (class, idx) = match seen.get(&key) {
+                            Some(&v) => v,
+                            None => {
+                                let (class, sig) = match known.and_then(|k| k.get(&key)) {
+                                    Some(v) => v.clone(),
+                                    None => fresh.remove(&key).flatten().expect("classified above"),
+                                };
+                                let n = sigs.len();
+                                let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
+                                if idx == n {
+                                    sigs.push(SignatureCount {
+                                        class,
+                                        signature: sig,
+                                        count: 0,
+                                        first_at: r.time,
+                                        last_at: r.time,
+                                        sample_line: String::from_utf8_lossy(
+                                            events[dr.event as usize].line,
+                                        )
+                                        .into_owned(),
+                                    });
+                                }
+                                seen.insert(key, (class, idx));
+                                (class, idx)
+                            }
+                        };
+                        let s = &mut sigs[idx];
+                        s.count += 1;
+                        s.last_at = r.time;
+                        (Some(class), Some(idx))
+                    } else {
+                        (None, None)
+                    };
+                    out.push(Attempt {
+                        at: r.time,
+                        domain: domains.get(r.domain, true),
+                        relay: r.relay.map(|x| relays.get(x, false)),
+                        rcpt: dr.recipient,
+                        delay: r.delay,
+                        delays: r.delays,
+                        status: r.status,
+                        class,
+                        signature,
+                        message: dr.message as usize,
+                        event: dr.event as usize,
+                    });
+                }
+            },
+            || {
+                if ahead < n {
+                    read_window(ahead)
+                } else {
+                    Vec::new()
+                }
+            },
+        );
+        next = n_;
+        lo = ahead;
     }
     Attempts {
         attempts: out,
