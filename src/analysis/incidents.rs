@@ -16,6 +16,7 @@
 //! 5. Permanent per-recipient failures (unknown user, mailbox full) are recipient problems,
 //!    unless they are massive for one domain.
 
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
@@ -530,22 +531,28 @@ pub fn analyse(
 ) -> Analysis {
     let a = &att.attempts;
     let signatures = &att.signatures;
-    let q = quiet_gap_micros(a);
-    let markers = markers(events, t, q, &scan.admin);
-    crate::timing::stage("incidents: markers");
-    let series = queue_series(t);
-    crate::timing::stage("incidents: queue series");
-
-    // Successes per domain, in time order, for recovery.
-    let mut successes: HashMap<&str, Vec<i64>> = HashMap::default();
-    let mut recipients_per_domain: HashMap<&str, u64> = HashMap::default();
-    for at in a {
-        *recipients_per_domain.entry(&*at.domain).or_insert(0) += 1;
-        if at.status == Status::Sent {
-            successes.entry(&*at.domain).or_default().push(at.at.micros);
-        }
-    }
-
+    // The markers, the queue series and the successes are independent: all on both cores.
+    let ((q, markers), (series, successes)) = rayon::join(
+        || {
+            let q = quiet_gap_micros(a);
+            (q, markers(events, t, q, &scan.admin))
+        },
+        || {
+            rayon::join(
+                || queue_series(t),
+                || {
+                    // Successes per domain, in time order, for recovery.
+                    let mut successes: HashMap<&str, Vec<i64>> = HashMap::default();
+                    for at in a {
+                        if at.status == Status::Sent {
+                            successes.entry(&*at.domain).or_default().push(at.at.micros);
+                        }
+                    }
+                    successes
+                },
+            )
+        },
+    );
     crate::timing::stage("incidents: successes");
     // 3. Runs per (domain, class).
     let mut open_runs: HashMap<(&str, Class), Run> = HashMap::default();
@@ -618,162 +625,172 @@ pub fn analyse(
     }
 
     crate::timing::stage("incidents: grouped");
-    let mut incidents = Vec::new();
-    for (n, g) in groups.into_iter().enumerate() {
-        let idx: Vec<usize> = {
-            let mut v: Vec<usize> = g.iter().flat_map(|r| r.attempts.iter().copied()).collect();
-            v.sort_unstable();
-            v
-        };
-        let class = g[0].class;
-        let domains: Vec<String> = g
-            .iter()
-            .map(|r| r.domain.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let relays: BTreeSet<&str> = idx.iter().filter_map(|&i| a[i].relay.as_deref()).collect();
-        // `host[ip]` read from a reply text names the same relay as `host[ip]:port`.
-        let relays: Vec<String> = relays
-            .iter()
-            .filter(|r| r.contains("]:") || !relays.iter().any(|o| o.starts_with(&format!("{r}:"))))
-            .map(|r| r.to_string())
-            .collect();
-        let start = a[idx[0]].at;
-        let last = a[*idx.last().unwrap_or(&0)].at;
-        let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message).collect();
-        // Affected recipients: (message, address) pairs.
-        let mut rcpts: BTreeSet<(usize, u32)> = BTreeSet::new();
-        for &i in &idx {
-            rcpts.insert((a[i].message, a[i].rcpt));
-        }
-        // Recovery: the first delivery to one of the domains after the last failure.
-        let recovered_at = domains
-            .iter()
-            .filter_map(|d| {
-                let s = successes.get(d.as_str())?;
-                let p = s.partition_point(|&x| x <= last.micros);
-                s.get(p).copied()
-            })
-            .min();
-        // What became of the affected recipients.
-        let (mut delivered, mut bounced, mut expired, mut deleted, mut pending) = (0, 0, 0, 0, 0);
-        // Summed in whole microseconds, so the mean does not depend on the order the
-        // recipients are visited in.
-        let mut retry_delay: i64 = 0;
-        for (mi, ri) in &rcpts {
-            let Some((outcome, first, last)) = t.recipient_end(*mi, *ri as usize) else {
-                continue;
+    // Each group's incident is read on its own; in parallel, kept in order.
+    let incidents: Vec<Incident> = groups
+        .into_par_iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let idx: Vec<usize> = {
+                let mut v: Vec<usize> = g.iter().flat_map(|r| r.attempts.iter().copied()).collect();
+                v.sort_unstable();
+                v
             };
-            match outcome {
-                Outcome::Delivered => {
-                    delivered += 1;
-                    if let (Some(f), Some(l)) = (first, last) {
-                        retry_delay += l.micros - f.micros;
-                    }
-                }
-                Outcome::Bounced => bounced += 1,
-                Outcome::Expired => expired += 1,
-                Outcome::Deleted => deleted += 1,
-                _ => pending += 1,
-            }
-        }
-        let resolution = if recovered_at.is_some() {
-            Resolution::Recovered
-        } else if pending > 0 {
-            Resolution::Ongoing
-        } else {
-            Resolution::Closed
-        };
-        // The most common signature, with one real line.
-        let mut sig_counts: BTreeMap<usize, u64> = BTreeMap::new();
-        for &i in &idx {
-            if let Some(s) = a[i].signature {
-                *sig_counts.entry(s).or_insert(0) += 1;
-            }
-        }
-        let mut by_count: Vec<(usize, u64)> = sig_counts.into_iter().collect();
-        by_count.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-        let top = by_count.first().map(|x| x.0);
-        // Prefer a sample line that is the failure itself, not a "suspended" echo.
-        let sample_event = idx
-            .iter()
-            .find(|&&i| {
-                a[i].signature == top
-                    && !events[a[i].event]
-                        .text()
-                        .windows(31)
-                        .any(|w| w == b"delivery temporarily suspended:")
-            })
-            .or_else(|| idx.iter().find(|&&i| a[i].signature == top))
-            .map(|&i| a[i].event);
-        let window_end = recovered_at.unwrap_or(last.micros);
-        let fixes: Vec<Marker> = markers
-            .iter()
-            .filter(|m| m.at.micros >= start.micros && m.at.micros <= window_end + q)
-            .cloned()
-            .collect();
-        let peak_queue_dump = dumps
-            .iter()
-            .zip(dump_times)
-            .filter(|(_, t)| t.is_some_and(|t| t.micros >= start.micros && t.micros <= window_end))
-            .map(|(d, _)| d.messages.len() as u64)
-            .max();
-        let mut sample_queue_ids: Vec<QueueId> = Vec::new();
-        let mut sample_messages = Vec::new();
-        for &mi in &messages {
-            let q = t.queue_id_of(mi);
-            if !sample_queue_ids.contains(&q) {
-                sample_queue_ids.push(q);
-                sample_messages.push(mi);
-            }
-            if sample_queue_ids.len() == 5 {
-                break;
-            }
-        }
-        incidents.push(Incident {
-            id: format!("incident-{}", n + 1),
-            class,
-            start,
-            end: (resolution != Resolution::Ongoing).then_some(last),
-            last_failure_at: last,
-            resolution,
-            next_checks: next_checks(class, &domains, &relays, resolution, postconf),
-            domains,
-            relays,
-            failed_attempts: idx.len() as u64,
-            messages_affected: messages.len() as u64,
-            recipients_affected: rcpts.len() as u64,
-            peak_queue: peak_between(&series, start.micros, window_end),
-            peak_queue_dump,
-            recovered: recovered_at.is_some(),
-            recovered_at: recovered_at.map(|m| Stamp {
-                micros: m,
-                offset_secs: start.offset_secs,
-            }),
-            time_to_recover_s: recovered_at.map(|r| (r - start.micros) as f64 / 1e6),
-            delivered_after_retry: delivered,
-            mean_retry_delay_s: (delivered > 0)
-                .then(|| retry_delay as f64 / 1e6 / delivered as f64),
-            bounced,
-            expired,
-            deleted,
-            still_pending: pending,
-            sample_queue_ids,
-            sample_messages,
-            signature: top
-                .map(|s| signatures[s].signature.clone())
-                .unwrap_or_default(),
-            signatures: by_count
+            let class = g[0].class;
+            let domains: Vec<String> = g
                 .iter()
-                .map(|(s, _)| signatures[*s].signature.clone())
-                .collect(),
-            sample_line: sample_event
-                .map(|e| String::from_utf8_lossy(events[e].line).into_owned())
-                .unwrap_or_default(),
-            fixes,
-        });
-    }
+                .map(|r| r.domain.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let relays: BTreeSet<&str> =
+                idx.iter().filter_map(|&i| a[i].relay.as_deref()).collect();
+            // `host[ip]` read from a reply text names the same relay as `host[ip]:port`.
+            let relays: Vec<String> = relays
+                .iter()
+                .filter(|r| {
+                    r.contains("]:") || !relays.iter().any(|o| o.starts_with(&format!("{r}:")))
+                })
+                .map(|r| r.to_string())
+                .collect();
+            let start = a[idx[0]].at;
+            let last = a[*idx.last().unwrap_or(&0)].at;
+            let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message).collect();
+            // Affected recipients: (message, address) pairs.
+            let mut rcpts: BTreeSet<(usize, u32)> = BTreeSet::new();
+            for &i in &idx {
+                rcpts.insert((a[i].message, a[i].rcpt));
+            }
+            // Recovery: the first delivery to one of the domains after the last failure.
+            let recovered_at = domains
+                .iter()
+                .filter_map(|d| {
+                    let s = successes.get(d.as_str())?;
+                    let p = s.partition_point(|&x| x <= last.micros);
+                    s.get(p).copied()
+                })
+                .min();
+            // What became of the affected recipients.
+            let (mut delivered, mut bounced, mut expired, mut deleted, mut pending) =
+                (0, 0, 0, 0, 0);
+            // Summed in whole microseconds, so the mean does not depend on the order the
+            // recipients are visited in.
+            let mut retry_delay: i64 = 0;
+            for (mi, ri) in &rcpts {
+                let Some((outcome, first, last)) = t.recipient_end(*mi, *ri as usize) else {
+                    continue;
+                };
+                match outcome {
+                    Outcome::Delivered => {
+                        delivered += 1;
+                        if let (Some(f), Some(l)) = (first, last) {
+                            retry_delay += l.micros - f.micros;
+                        }
+                    }
+                    Outcome::Bounced => bounced += 1,
+                    Outcome::Expired => expired += 1,
+                    Outcome::Deleted => deleted += 1,
+                    _ => pending += 1,
+                }
+            }
+            let resolution = if recovered_at.is_some() {
+                Resolution::Recovered
+            } else if pending > 0 {
+                Resolution::Ongoing
+            } else {
+                Resolution::Closed
+            };
+            // The most common signature, with one real line.
+            let mut sig_counts: BTreeMap<usize, u64> = BTreeMap::new();
+            for &i in &idx {
+                if let Some(s) = a[i].signature {
+                    *sig_counts.entry(s).or_insert(0) += 1;
+                }
+            }
+            let mut by_count: Vec<(usize, u64)> = sig_counts.into_iter().collect();
+            by_count.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+            let top = by_count.first().map(|x| x.0);
+            // Prefer a sample line that is the failure itself, not a "suspended" echo.
+            let sample_event = idx
+                .iter()
+                .find(|&&i| {
+                    a[i].signature == top
+                        && !events[a[i].event]
+                            .text()
+                            .windows(31)
+                            .any(|w| w == b"delivery temporarily suspended:")
+                })
+                .or_else(|| idx.iter().find(|&&i| a[i].signature == top))
+                .map(|&i| a[i].event);
+            let window_end = recovered_at.unwrap_or(last.micros);
+            let fixes: Vec<Marker> = markers
+                .iter()
+                .filter(|m| m.at.micros >= start.micros && m.at.micros <= window_end + q)
+                .cloned()
+                .collect();
+            let peak_queue_dump = dumps
+                .iter()
+                .zip(dump_times)
+                .filter(|(_, t)| {
+                    t.is_some_and(|t| t.micros >= start.micros && t.micros <= window_end)
+                })
+                .map(|(d, _)| d.messages.len() as u64)
+                .max();
+            let mut sample_queue_ids: Vec<QueueId> = Vec::new();
+            let mut sample_messages = Vec::new();
+            for &mi in &messages {
+                let q = t.queue_id_of(mi);
+                if !sample_queue_ids.contains(&q) {
+                    sample_queue_ids.push(q);
+                    sample_messages.push(mi);
+                }
+                if sample_queue_ids.len() == 5 {
+                    break;
+                }
+            }
+            Incident {
+                id: format!("incident-{}", n + 1),
+                class,
+                start,
+                end: (resolution != Resolution::Ongoing).then_some(last),
+                last_failure_at: last,
+                resolution,
+                next_checks: next_checks(class, &domains, &relays, resolution, postconf),
+                domains,
+                relays,
+                failed_attempts: idx.len() as u64,
+                messages_affected: messages.len() as u64,
+                recipients_affected: rcpts.len() as u64,
+                peak_queue: peak_between(&series, start.micros, window_end),
+                peak_queue_dump,
+                recovered: recovered_at.is_some(),
+                recovered_at: recovered_at.map(|m| Stamp {
+                    micros: m,
+                    offset_secs: start.offset_secs,
+                }),
+                time_to_recover_s: recovered_at.map(|r| (r - start.micros) as f64 / 1e6),
+                delivered_after_retry: delivered,
+                mean_retry_delay_s: (delivered > 0)
+                    .then(|| retry_delay as f64 / 1e6 / delivered as f64),
+                bounced,
+                expired,
+                deleted,
+                still_pending: pending,
+                sample_queue_ids,
+                sample_messages,
+                signature: top
+                    .map(|s| signatures[s].signature.clone())
+                    .unwrap_or_default(),
+                signatures: by_count
+                    .iter()
+                    .map(|(s, _)| signatures[*s].signature.clone())
+                    .collect(),
+                sample_line: sample_event
+                    .map(|e| String::from_utf8_lossy(events[e].line).into_owned())
+                    .unwrap_or_default(),
+                fixes,
+            }
+        })
+        .collect();
 
     crate::timing::stage("incidents: merged");
     // 5. Recipient problems: permanent per-recipient failures.
