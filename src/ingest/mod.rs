@@ -584,13 +584,30 @@ fn parse_chunks<'a>(
     ranges: &[std::ops::Range<usize>],
     keep_unparsed: bool,
 ) -> u64 {
-    let parts: Vec<ChunkOut<'a>> = ranges
+    let mut parts: Vec<ChunkOut<'a>> = ranges
         .par_iter()
         .map(|r| parse_chunk(idx as u32, &li.path, &bytes[r.clone()], keep_unparsed))
         .collect();
-    for p in parts {
+    // The events are copied into the input's list by both cores: the first touch of its
+    // pages (zeroed by the kernel) costs more than the copy itself.
+    let mut starts = Vec::with_capacity(parts.len());
+    let mut shifts = Vec::with_capacity(parts.len());
+    let mut total = 0;
+    for p in &mut parts {
+        starts.push(total);
+        total += p.events.len();
+        shifts.push(line_base as u32);
         line_base = append_chunk(all, p, line_base);
     }
+    all.events.reserve(total);
+    let parts = &parts;
+    all.events
+        .par_extend((0..total).into_par_iter().with_min_len(1 << 12).map(|k| {
+            let p = starts.partition_point(|&s| s <= k) - 1;
+            let mut e = parts[p].events[k - starts[p]];
+            e.loc.line += shifts[p];
+            e
+        }));
     line_base
 }
 
@@ -648,21 +665,19 @@ fn parse_streamed<'a>(
     })
 }
 
-/// Append chunk `p`, whose first line is line `line_base + 1`, to `all`; returns the line
-/// number of its last line.
-fn append_chunk<'a>(all: &mut ChunkOut<'a>, mut p: ChunkOut<'a>, line_base: u64) -> u64 {
+/// Append all but the events of chunk `p`, whose first line is line `line_base + 1`, to
+/// `all` (the caller copies the events, shifting their line numbers by `line_base`); returns
+/// the line number of its last line.
+fn append_chunk<'a>(all: &mut ChunkOut<'a>, p: &mut ChunkOut<'a>, line_base: u64) -> u64 {
     let shift = line_base as u32;
-    for e in &mut p.events {
-        e.loc.line += shift;
-    }
     for u in &mut p.unparsed {
         u.0.line += shift;
     }
-    p.diag.shift_lines(line_base);
-    all.events.append(&mut p.events);
+    let mut diag = std::mem::take(&mut p.diag);
+    diag.shift_lines(line_base);
     all.unparsed.append(&mut p.unparsed);
-    all.diag.merge(p.diag);
-    for h in p.hosts {
+    all.diag.merge(diag);
+    for &h in &p.hosts {
         if !all.hosts.contains(&h) {
             all.hosts.push(h);
         }
