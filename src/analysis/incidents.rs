@@ -191,6 +191,8 @@ pub fn attempts_in_windows<'a>(
         (lo..hi).into_par_iter().filter_map(read).collect()
     };
     // Each window is booked in order while the next is read on the other core.
+    type Booked = (Option<Class>, Option<usize>, Arc<str>, Option<Arc<str>>);
+    let mut booked: Vec<Booked> = Vec::with_capacity(window_len.min(n));
     let mut next = read_window(0);
     let mut lo = 0;
     while lo < n {
@@ -210,7 +212,11 @@ pub fn attempts_in_windows<'a>(
                 fresh
                     .par_iter_mut()
                     .for_each(|(&key, v)| *v = Some(classify_reason(key)));
-                for r in window {
+                // Booked in order here: the class, the signature and the shared names. The
+                // attempts themselves are written below by both cores (first touches of
+                // fresh pages cost more than the booking).
+                booked.clear();
+                for r in &window {
                     let dr = &t.deliveries[r.at];
                     let (class, signature) = if failed(r.status) {
                         let key = (r.dsn, r.reason);
@@ -247,20 +253,31 @@ pub fn attempts_in_windows<'a>(
                     } else {
                         (None, None)
                     };
-                    out.push(Attempt {
-                        at: r.time,
-                        domain: domains.get(r.domain, true),
-                        relay: r.relay.map(|x| relays.get(x, false)),
-                        rcpt: dr.recipient,
-                        delay: r.delay,
-                        delays: r.delays,
-                        status: r.status,
+                    booked.push((
                         class,
                         signature,
-                        message: dr.message as usize,
-                        event: dr.event as usize,
-                    });
+                        domains.get(r.domain, true),
+                        r.relay.map(|x| relays.get(x, false)),
+                    ));
                 }
+                out.par_extend(window.par_iter().zip(booked.par_drain(..)).map(
+                    |(r, (class, signature, domain, relay))| {
+                        let dr = &t.deliveries[r.at];
+                        Attempt {
+                            at: r.time,
+                            domain,
+                            relay,
+                            rcpt: dr.recipient,
+                            delay: r.delay,
+                            delays: r.delays,
+                            status: r.status,
+                            class,
+                            signature,
+                            message: dr.message as usize,
+                            event: dr.event as usize,
+                        }
+                    },
+                ));
             },
             || {
                 if ahead < n {
