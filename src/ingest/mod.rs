@@ -978,21 +978,42 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 
     // Spans of inputs whose year is certain, for neighbours.
     let span = |events: &[Event<'_>]| -> Option<(i64, i64)> {
-        let lo = events.iter().map(|e| e.time.micros).min()?;
-        let hi = events.iter().map(|e| e.time.micros).max()?;
+        let lo = events.par_iter().map(|e| e.time.micros).min()?;
+        let hi = events.par_iter().map(|e| e.time.micros).max()?;
         Some((lo, hi))
     };
     let mut strong_spans: Vec<(String, (i64, i64))> = Vec::new();
+    // Blocks of events resolved in parallel, each from its first year-less stamp's place
+    // in `offs`.
+    const RESOLVE_BLOCK: usize = 1 << 16;
     let resolve = |out: &mut ChunkOut<'a>, offs: &[u16], base: i32| {
-        let mut conv = opts.zone.converter();
-        let mut k = 0usize;
-        for e in &mut out.events {
-            if let RawTime::Civil(c) = e.raw_time() {
-                let y = base + offs[k] as i32;
-                k += 1;
-                e.time = conv.stamp(c.local_micros(y));
-            }
-        }
+        let civil = |e: &Event<'_>| matches!(e.raw_time(), RawTime::Civil(_));
+        let counts: Vec<usize> = out
+            .events
+            .par_chunks(RESOLVE_BLOCK)
+            .map(|b| b.iter().filter(|e| civil(e)).count())
+            .collect();
+        let firsts: Vec<usize> = counts
+            .iter()
+            .scan(0, |k, n| {
+                let first = *k;
+                *k += n;
+                Some(first)
+            })
+            .collect();
+        out.events
+            .par_chunks_mut(RESOLVE_BLOCK)
+            .zip(firsts)
+            .for_each(|(block, mut k)| {
+                let mut conv = opts.zone.converter();
+                for e in block {
+                    if let RawTime::Civil(c) = e.raw_time() {
+                        let y = base + offs[k] as i32;
+                        k += 1;
+                        e.time = conv.stamp(c.local_micros(y));
+                    }
+                }
+            });
     };
     for (i, out, offs, ev) in &mut outs {
         let has_civil = !offs.is_empty();
@@ -1105,8 +1126,17 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             .filter(|(_, c)| *c > 0)
             .map(|(f, c)| (*f, c))
             .collect();
-        s.first_at = out.events.iter().map(|e| e.time).min_by_key(|t| t.micros);
-        s.last_at = out.events.iter().map(|e| e.time).max_by_key(|t| t.micros);
+        // Of equal instants, the first is the first and the last the last (as sequentially).
+        s.first_at = out
+            .events
+            .par_iter()
+            .map(|e| e.time)
+            .min_by_key(|t| t.micros);
+        s.last_at = out
+            .events
+            .par_iter()
+            .map(|e| e.time)
+            .max_by_key(|t| t.micros);
         s.hosts = out
             .hosts
             .iter()
