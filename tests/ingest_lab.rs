@@ -376,3 +376,41 @@ fn bad_bytes_are_warned_and_counted_never_fatal() {
         .unwrap();
     assert_eq!(not_syslog.line, Some(5));
 }
+
+#[test]
+fn a_log_of_many_chunks_keeps_every_line_number_and_stamp() {
+    // Several 4 MiB chunks parsed at once and joined, and year-less stamps resolved in
+    // blocks: each event must still point at its own line, and be dated as the same line of
+    // the log read once (the copies do not go back far enough to start a new year).
+    let opts = utc_options();
+    let once = concatenate(&combined_set("mail.log"));
+    let dir = tempfile::tempdir().unwrap();
+    let f1 = dir.path().join("once.log");
+    std::fs::write(&f1, &once).unwrap();
+    let l1 = load(&[f1], &opts);
+    let single = ingest::parse(&l1, &opts).events;
+    // Past three chunks and past two blocks of 65536 events.
+    let copies = (3 * mailsleuth::lines::CHUNK / once.len()).max((1 << 17) / single.len()) + 2;
+    let data = once.repeat(copies);
+    assert!(data.len() > 3 * mailsleuth::lines::CHUNK);
+    let f = dir.path().join("many.log");
+    std::fs::write(&f, &data).unwrap();
+    let l = load(&[f], &opts);
+    let p = ingest::parse(&l, &opts);
+    assert_eq!(p.events.len(), single.len() * copies);
+    assert!(
+        p.events.len() > 1 << 17,
+        "too few events to span resolve blocks"
+    );
+    let lines: Vec<&[u8]> = data.split(|&c| c == b'\n').collect();
+    let mut seen = vec![false; lines.len() + 1];
+    for (i, e) in p.events.iter().enumerate() {
+        let n = e.loc.line as usize;
+        assert_eq!(lines[n - 1], e.line, "line {n}");
+        assert!(!seen[n], "line {n} twice");
+        seen[n] = true;
+        let s = &single[i % single.len()];
+        assert_eq!(e.raw_time(), s.raw_time(), "event {i}");
+        assert_eq!(e.time, s.time, "event {i} (line {n})");
+    }
+}
