@@ -1,6 +1,7 @@
-//! The work split between cores must never show in the results: the timelines (whatever the
-//! read-ahead block), the attempts and their signature table (whatever the window), and the
-//! whole report (whatever `--threads`) are the same as on one thread.
+//! The work split between cores must never show in the results: the timelines and the scan
+//! beside them (whatever the read-ahead block), the attempts and their signature table
+//! (whatever the window), and the whole report (whatever `--threads`) are the same as on one
+//! thread.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use common::*;
 use mailsleuth::analysis::incidents;
+use mailsleuth::analysis::scan::{self, EventScan};
 use mailsleuth::ingest;
 use mailsleuth::timeline;
 
@@ -28,15 +30,34 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
     assert!(parsed.events.len() > 1000, "the lab's combined history");
 
     // The reasons classified ahead (as `report` does, on the other core) change nothing.
-    let scan = mailsleuth::analysis::scan::scan(&parsed.events);
+    let scan = scan::scan(&parsed.events);
     assert!(
         !scan.reasons.is_empty(),
         "the scan finds the failure reasons"
     );
+    let shown = |s: &EventScan<'_>| -> String {
+        let mut reasons: Vec<_> = s.reasons.iter().collect();
+        reasons.sort();
+        format!("{:?}\n{:?}\n{:?}\n{reasons:?}", s.hosts, s.gaps, s.admin)
+    };
+    let whole_scan = shown(&scan);
+    assert!(whole_scan.contains("Reload"), "the lab's admin reloads");
     let run =
         |threads: usize, block: usize, window: usize, fold: Option<usize>| -> (String, String) {
             pool(threads).install(|| {
-                let t = timeline::build_in_blocks(&parsed.events, &parsed.dumps, block, fold);
+                // The scan rides beside the build, block by block, as `report` runs it.
+                let mut beside = scan::Scanner::default();
+                let t = timeline::build_beside(
+                    &parsed.events,
+                    &parsed.dumps,
+                    block,
+                    fold,
+                    &mut |events, actions| beside.block(events, Some(actions)),
+                );
+                assert!(
+                    shown(&beside.finish(&parsed.events)) == whole_scan,
+                    "the scan differs when read in blocks of {block}"
+                );
                 let known = (window % 2 == 1).then_some(&scan.reasons);
                 let a = incidents::attempts_in_windows(&parsed.events, &t, window, known);
                 (
@@ -92,4 +113,35 @@ fn the_report_is_the_same_on_one_thread() {
     let one = report("1");
     assert!(one.len() > 10_000, "a real report");
     assert!(report("3") == one, "--threads 3 changed the report");
+}
+
+#[test]
+fn the_scan_in_blocks_finds_the_gaps_at_block_edges() {
+    let opts = utc_options();
+    let loaded = load(&combined_set("mail.log"), &opts);
+    let parsed = ingest::parse(&loaded, &opts);
+    // The lab's history has no long silence: open two, of 2 and 3 hours, so that block
+    // edges fall on them.
+    let mut events = parsed.events.clone();
+    let n = events.len();
+    assert!(n > 1000, "the lab's combined history");
+    for (from, hours) in [(n / 3, 2), (2 * n / 3, 3)] {
+        for e in &mut events[from..] {
+            e.time.micros += hours * 3_600_000_000;
+        }
+    }
+    let whole = scan::scan(&events);
+    assert_eq!(whole.gaps.len(), 2, "both silences are found");
+    for block in [1, 2, 7, n / 3, n / 3 + 1, n] {
+        let mut s = scan::Scanner::default();
+        for b in events.chunks(block) {
+            s.block(b, None);
+        }
+        let s = s.finish(&events);
+        assert_eq!(
+            format!("{:?} {:?} {:?}", s.gaps, s.hosts, s.admin),
+            format!("{:?} {:?} {:?}", whole.gaps, whole.hosts, whole.admin),
+            "blocks of {block}"
+        );
+    }
 }

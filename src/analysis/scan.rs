@@ -1,9 +1,9 @@
 //! What the events tell on their own, without the timelines: events per host, the gaps in the
 //! log, the admin's actions and restarts, and the class of every failure reason.
 //!
-//! One sequential pass over the events. `report` runs it on the other core while the
-//! timelines are built on one (building them is sequential), so its cost mostly disappears
-//! from the run time.
+//! One sequential pass over the events. `report` runs it block by block ([`Scanner`]) on the
+//! other core, on the blocks the timeline builder reads ahead, with the actions already worked
+//! out for them, so its cost mostly disappears from the run time.
 
 use std::collections::BTreeMap;
 
@@ -46,72 +46,114 @@ pub fn classify_reason((dsn, reason): ReasonKey<'_>) -> (Class, String) {
 
 /// Scan the events once (see the module documentation).
 pub fn scan<'a>(events: &[Event<'a>]) -> EventScan<'a> {
+    let mut s = Scanner::default();
+    s.block(events, None);
+    s.finish(events)
+}
+
+/// [`scan`] block by block, in event order: `report` feeds it the blocks the timeline
+/// builder reads ahead, with their actions, so it runs beside the builder on the other core
+/// and no delivery line is read twice.
+#[derive(Default)]
+pub struct Scanner<'a> {
     // Few hosts, long runs of one: count runs, then sum them by name.
-    let mut hosts: BTreeMap<&'a [u8], u64> = BTreeMap::new();
-    let mut run: Option<(&'a [u8], u64)> = None;
-    let mut admin = Vec::new();
-    let mut reasons: Reasons<'a> = HashMap::default();
-    for e in events {
-        match &mut run {
-            Some((h, n)) if *h == e.host() => *n += 1,
-            _ => {
-                if let Some((h, n)) = run.take() {
-                    *hosts.entry(h).or_insert(0) += n;
+    hosts: BTreeMap<&'a [u8], u64>,
+    run: Option<(&'a [u8], u64)>,
+    admin: Vec<Marker>,
+    reasons: Reasons<'a>,
+    /// The interval before each event but the first, for [`stats::gaps`].
+    intervals: Vec<i64>,
+    last: Option<i64>,
+}
+
+impl<'a> Scanner<'a> {
+    /// Scan the next `events`; `actions`, when given, are theirs ([`action::action`] of
+    /// each), so they are not worked out again.
+    pub fn block(&mut self, events: &[Event<'a>], actions: Option<&[Action<'a>]>) {
+        debug_assert!(actions.is_none_or(|a| a.len() == events.len()));
+        let action_of = |k: usize, e: &Event<'a>| match actions {
+            Some(a) => a[k],
+            None => action::action(e),
+        };
+        self.intervals.reserve(events.len());
+        for (k, e) in events.iter().enumerate() {
+            let t = e.time.micros;
+            if let Some(last) = self.last {
+                self.intervals.push(t - last);
+            }
+            self.last = Some(t);
+            match &mut self.run {
+                Some((h, n)) if *h == e.host() => *n += 1,
+                _ => {
+                    if let Some((h, n)) = self.run.take() {
+                        *self.hosts.entry(h).or_insert(0) += n;
+                    }
+                    self.run = Some((e.host(), 1));
                 }
-                run = Some((e.host(), 1));
             }
-        }
-        let text = e.text();
-        match e.daemon {
-            Daemon::Master => {
-                let kind = if text.starts_with(b"reload") {
-                    MarkerKind::Reload
-                } else if text.starts_with(b"daemon started") || text.starts_with(b"terminating") {
-                    MarkerKind::Restart
-                } else {
-                    continue;
-                };
-                admin.push(Marker {
-                    at: e.time,
-                    kind,
-                    detail: String::from_utf8_lossy(text).into_owned(),
-                });
-            }
-            Daemon::Postsuper => {
-                if let Action::AdminSummary { verb, count } = action::action(e) {
-                    let kind = match verb {
-                        b"Requeued" => MarkerKind::Requeue,
-                        b"Deleted" => MarkerKind::Delete,
-                        b"Placed on hold" => MarkerKind::Hold,
-                        _ => continue,
+            let text = e.text();
+            match e.daemon {
+                Daemon::Master => {
+                    let kind = if text.starts_with(b"reload") {
+                        MarkerKind::Reload
+                    } else if text.starts_with(b"daemon started")
+                        || text.starts_with(b"terminating")
+                    {
+                        MarkerKind::Restart
+                    } else {
+                        continue;
                     };
-                    admin.push(Marker {
+                    self.admin.push(Marker {
                         at: e.time,
                         kind,
-                        detail: format!("{} {count} messages", String::from_utf8_lossy(verb)),
+                        detail: String::from_utf8_lossy(text).into_owned(),
                     });
                 }
-            }
-            d if (d == Daemon::Qmgr || d.is_delivery_agent())
-                && find::STATUS.find(text).is_some() =>
-            {
-                if let Action::Delivery(d) = action::action(e) {
-                    if failed(d.status) {
-                        let key = (d.dsn.unwrap_or_default(), d.reason);
-                        reasons.entry(key).or_insert_with(|| classify_reason(key));
+                Daemon::Postsuper => {
+                    if let Action::AdminSummary { verb, count } = action_of(k, e) {
+                        let kind = match verb {
+                            b"Requeued" => MarkerKind::Requeue,
+                            b"Deleted" => MarkerKind::Delete,
+                            b"Placed on hold" => MarkerKind::Hold,
+                            _ => continue,
+                        };
+                        self.admin.push(Marker {
+                            at: e.time,
+                            kind,
+                            detail: format!("{} {count} messages", String::from_utf8_lossy(verb)),
+                        });
                     }
                 }
+                // A delivery action has a `status=` field: without the actions, look for
+                // one before working the action out.
+                d if (d == Daemon::Qmgr || d.is_delivery_agent())
+                    && (actions.is_some() || find::STATUS.find(text).is_some()) =>
+                {
+                    if let Action::Delivery(d) = action_of(k, e) {
+                        if failed(d.status) {
+                            let key = (d.dsn.unwrap_or_default(), d.reason);
+                            self.reasons
+                                .entry(key)
+                                .or_insert_with(|| classify_reason(key));
+                        }
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
-    if let Some((h, n)) = run {
-        *hosts.entry(h).or_insert(0) += n;
-    }
-    EventScan {
-        hosts,
-        gaps: stats::gaps(events, 10),
-        admin,
-        reasons,
+
+    /// What the scan found; `events` are all the events scanned, in order.
+    pub fn finish(mut self, events: &[Event<'_>]) -> EventScan<'a> {
+        debug_assert_eq!(self.intervals.len(), events.len().saturating_sub(1));
+        if let Some((h, n)) = self.run.take() {
+            *self.hosts.entry(h).or_insert(0) += n;
+        }
+        EventScan {
+            hosts: self.hosts,
+            gaps: stats::gaps(events, &self.intervals, 10),
+            admin: self.admin,
+            reasons: self.reasons,
+        }
     }
 }

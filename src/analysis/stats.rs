@@ -354,16 +354,12 @@ pub struct Gap {
 }
 
 /// Periods with no log line at all, longest first: at least 30 minutes, or 200 times the
-/// median interval between lines when that is longer.
-pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
+/// median interval between lines when that is longer. `all` are the intervals between the
+/// events (`all[i]` from event `i` to event `i + 1`).
+pub fn gaps(events: &[Event<'_>], all: &[i64], top: usize) -> Vec<Gap> {
     if events.len() < 2 {
         return Vec::new();
     }
-    // One pass over the events; the second reads the 8-byte intervals, not the events.
-    let all: Vec<i64> = events
-        .windows(2)
-        .map(|w| w[1].time.micros - w[0].time.micros)
-        .collect();
     let mut d: Vec<i64> = all.iter().copied().filter(|x| *x > 0).collect();
     let mid = d.len() / 2;
     let median = if d.is_empty() {

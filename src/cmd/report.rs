@@ -82,19 +82,23 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
 
     stage("rebuilding message timelines");
     // Every life is kept for --messages; otherwise the finished, untroubled ones are folded.
-    // Building the timelines is sequential: the other core scans the events meanwhile.
-    let build = || {
-        if args.messages {
-            timeline::build(&parsed.events, &parsed.dumps)
-        } else {
-            let cap = std::env::var("MAILSLEUTH_TIMELINE_CAP")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(timeline::TIMELINE_CAP);
-            timeline::build_folded(&parsed.events, &parsed.dumps, cap)
-        }
-    };
-    let (timelines, scan) = rayon::join(build, || crate::analysis::scan::scan(&parsed.events));
+    // Building the timelines is sequential: the other core reads the events ahead of it and
+    // scans them on the way.
+    let fold = (!args.messages).then(|| {
+        std::env::var("MAILSLEUTH_TIMELINE_CAP")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(timeline::TIMELINE_CAP)
+    });
+    let mut scanner = crate::analysis::scan::Scanner::default();
+    let timelines = timeline::build_beside(
+        &parsed.events,
+        &parsed.dumps,
+        timeline::READ_AHEAD,
+        fold,
+        &mut |events, actions| scanner.block(events, Some(actions)),
+    );
+    let scan = scanner.finish(&parsed.events);
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     stage("classifying delivery attempts");

@@ -467,19 +467,23 @@ const HOP_WINDOW: i64 = 30 * 1_000_000;
 /// one second.
 const FOLD_DELAY: i64 = 2 * HOP_WINDOW;
 
+/// Events read ahead of the builder at a time: a block is worked on the other core while the
+/// builder books the one before.
+pub const READ_AHEAD: usize = 1 << 14;
+
 /// Build every timeline from time-ordered events.
 ///
 /// What each line means ([`action::action`]) is read on another core a block ahead of the
 /// books being kept, so both cores work; the result does not depend on the thread count.
 pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
-    build_in_blocks(events, dumps, 1 << 14, None)
+    build_in_blocks(events, dumps, READ_AHEAD, None)
 }
 
 /// [`build`], folding the finished lives nobody will look at into [`Timelines::folded`] as
 /// they finish, so memory holds only the lives still open, troubled, linked or queued; past
 /// `cap` finished troubled lives, the oldest are kept in short ([`Timelines::compact`]).
 pub fn build_folded(events: &[Event<'_>], dumps: &[Dump], cap: usize) -> Timelines {
-    build_in_blocks(events, dumps, 1 << 14, Some(cap))
+    build_in_blocks(events, dumps, READ_AHEAD, Some(cap))
 }
 
 /// [`build`] or [`build_folded`] with the read-ahead block size given (public so tests can
@@ -490,17 +494,37 @@ pub fn build_in_blocks(
     block: usize,
     fold: Option<usize>,
 ) -> Timelines {
+    build_beside(events, dumps, block, fold, &mut |_, _| {})
+}
+
+/// [`build_in_blocks`], handing each block of events and their actions to `beside` as it is
+/// read ahead, in order. The builder books one block while the next is read and handed over
+/// on the other core, so work that needs every event once can run there instead of in a
+/// pass of its own.
+pub fn build_beside<'a>(
+    events: &[Event<'a>],
+    dumps: &[Dump],
+    block: usize,
+    fold: Option<usize>,
+    beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
+) -> Timelines {
     use rayon::prelude::*;
     let block = block.max(1);
-    let read = |lo: usize| -> Vec<Action<'_>> {
+    let mut read = |lo: usize| -> Vec<Action<'a>> {
         let hi = (lo + block).min(events.len());
-        events[lo..hi].par_iter().map(action::action).collect()
+        let acts: Vec<Action<'a>> = events[lo..hi].par_iter().map(action::action).collect();
+        beside(&events[lo..hi], &acts);
+        acts
     };
     let mut b = Builder::new(events.len());
     if let Some(cap) = fold {
         b.fold(dumps, cap);
     }
-    let mut next = read(0);
+    let mut next = if events.is_empty() {
+        Vec::new()
+    } else {
+        read(0)
+    };
     let mut lo = 0;
     while lo < events.len() {
         let cur = std::mem::take(&mut next);
