@@ -1056,6 +1056,7 @@ impl<'a> Builder<'a> {
         crate::timing::stage("timelines: lives");
         if let Some(f) = fold {
             renumber(&mut t, f.free);
+            crate::timing::stage("timelines: renumbered");
             crate::timing::note(format_args!(
                 "{} lives folded, {} kept in short, {} kept whole",
                 t.folded.lives,
