@@ -1,5 +1,7 @@
 //! Pipeline benchmarks, stage by stage, with throughput in input bytes:
 //!
+//! - `gunzip`: decoding the input gzipped at the default level (`gzip -6`), with the crate's
+//!   inflate backend: the floor under any `.gz` report, since one stream decodes on one core;
 //! - `lines`: newline splitting of the decoded input;
 //! - `action`: what each parsed event means (`timeline::action::action`), one thread;
 //! - `timelines`: `timeline::build` over the parsed events (both cores);
@@ -19,7 +21,7 @@ use clap::Parser;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mailsleuth::cli::{Cli, Command};
 use mailsleuth::ingest::{self, Options};
-use mailsleuth::input::discover;
+use mailsleuth::input::{decompress, discover};
 use mailsleuth::lines;
 use mailsleuth::time::Zone;
 use mailsleuth::timeline::{self, action};
@@ -70,6 +72,17 @@ fn bench_stages(c: &mut Criterion) {
         if big {
             g.sample_size(10);
             g.measurement_time(Duration::from_secs(20));
+        }
+        {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            for i in &loaded.inputs {
+                enc.write_all(&i.data).expect("gzip in memory");
+            }
+            let gz = enc.finish().expect("gzip in memory");
+            g.bench_function("gunzip", |b| {
+                b.iter(|| decompress::gunzip(black_box(&gz)).data.len())
+            });
         }
         g.bench_function("lines", |b| {
             b.iter(|| {
