@@ -130,8 +130,8 @@ pub struct Recipient {
 impl Recipient {
     fn new(address: &[u8], orig_to: Option<&[u8]>) -> Recipient {
         Recipient {
-            address: String::from_utf8_lossy(address).into_owned(),
-            orig_to: orig_to.map(|o| String::from_utf8_lossy(o).into_owned()),
+            address: lossy(address),
+            orig_to: orig_to.map(lossy),
             outcome: Outcome::Unknown,
             attempts: 0,
             deferrals: 0,
@@ -435,8 +435,13 @@ impl<'a> Interner<'a> {
     }
 }
 
+/// `b` as text, invalid UTF-8 replaced. Log texts are nearly always valid, and `from_utf8`
+/// checks them a word at a time where `from_utf8_lossy` walks them chunk by chunk.
 fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
 }
 
 fn set_text(slot: &mut Option<String>, b: Option<&[u8]>) {
