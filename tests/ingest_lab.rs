@@ -9,6 +9,7 @@ use std::io::Write;
 use common::*;
 use mailsleuth::diag::WarnKind;
 use mailsleuth::ingest::{self, year::YearEvidence};
+use mailsleuth::parse::RawTime;
 
 #[test]
 fn rotated_set_in_any_order_equals_the_concatenated_file() {
@@ -412,5 +413,69 @@ fn a_log_of_many_chunks_keeps_every_line_number_and_stamp() {
         let s = &single[i % single.len()];
         assert_eq!(e.raw_time(), s.raw_time(), "event {i}");
         assert_eq!(e.time, s.time, "event {i} (line {n})");
+    }
+}
+
+#[test]
+fn a_new_year_inside_a_resolve_block_dates_every_later_block_in_the_new_year() {
+    // The lab's throttle log (one day of real lines), copied once per day from 2 December
+    // to 30 January with only the month and day rewritten: past two blocks of 65536
+    // events, with the new year starting inside the second block. Every event must be
+    // dated in the year of its copy, whichever block resolved it.
+    let raw = std::fs::read(corpus("lab/throttle/mail.log")).unwrap();
+    let lines: Vec<&[u8]> = raw
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(
+        lines.iter().all(|l| l.starts_with(b"Nov 30 ")),
+        "one day of traditional stamps"
+    );
+    let days: Vec<(i32, u32, u32)> = (2..=31)
+        .map(|d| (2025, 12, d))
+        .chain((1..=30).map(|d| (2026, 1, d)))
+        .collect();
+    let mut data = Vec::new();
+    for &(_, month, day) in &days {
+        let mon = if month == 12 { "Dec" } else { "Jan" };
+        for l in &lines {
+            write!(data, "{mon} {day:>2}").unwrap();
+            data.extend_from_slice(&l[6..]);
+            data.push(b'\n');
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mail.log");
+    std::fs::write(&f, &data).unwrap();
+    let opts = ingest::Options {
+        year: Some(2025),
+        ..utc_options()
+    };
+    let loaded = load(&[f], &opts);
+    let p = ingest::parse(&loaded, &opts);
+    assert!(p.events.len() > 2 << 16, "past two resolve blocks");
+    let first_jan = p
+        .events
+        .iter()
+        .position(|e| (e.loc.line as usize - 1) / lines.len() >= 30)
+        .unwrap();
+    assert!(
+        first_jan > 1 << 16 && first_jan < 2 << 16 && first_jan % (1 << 16) != 0,
+        "the new year starts inside the second block (event {first_jan})"
+    );
+    for (i, e) in p.events.iter().enumerate() {
+        let (year, month, day) = days[(e.loc.line as usize - 1) / lines.len()];
+        let RawTime::Civil(c) = e.raw_time() else {
+            panic!("event {i}: a year-less stamp");
+        };
+        assert_eq!((c.month as u32, c.day as u32), (month, day), "event {i}");
+        let want =
+            mailsleuth::time::days_from_civil(year, month, day) * 86_400_000_000 + c.micros_of_day;
+        assert_eq!(
+            (e.time.micros, e.time.offset_secs),
+            (want, 0),
+            "event {i} (line {}) dated in {year}",
+            e.loc.line
+        );
     }
 }
