@@ -479,3 +479,65 @@ fn a_new_year_inside_a_resolve_block_dates_every_later_block_in_the_new_year() {
         );
     }
 }
+
+#[test]
+fn logs_of_the_same_lines_merge_line_by_line_in_time_order() {
+    // The throttle scenario as rsyslog wrote it twice (whole seconds, and microseconds in
+    // RFC 3339), and a third copy of the first with its host renamed: given all three, their
+    // lines interleave in hundreds of short runs, and the copies tie at every line. The
+    // merge must be the plain one: at each step the earliest head, on a tie the input that
+    // starts earlier (then the lower path), each input in its own line order.
+    let dir = tempfile::tempdir().unwrap();
+    let twin = dir.path().join("mx7.log");
+    let raw = std::fs::read(corpus("lab/throttle/mail.log")).unwrap();
+    let renamed: Vec<u8> = String::from_utf8(raw)
+        .unwrap()
+        .replace(" mx1 ", " mx7 ")
+        .into_bytes();
+    std::fs::write(&twin, renamed).unwrap();
+    let paths = [
+        corpus("lab/throttle/mail.log"),
+        corpus("lab/throttle/mail-rfc3339.log"),
+        twin,
+    ];
+    let opts = ingest::Options {
+        year: Some(2026),
+        ..utc_options()
+    };
+    let loaded = load(&paths, &opts);
+    let merged = ingest::parse(&loaded, &opts).events;
+    // Each log alone, as (time, line), and the order the inputs rank in on a tie.
+    let alone: Vec<Vec<(i64, u32)>> = paths
+        .iter()
+        .map(|p| {
+            let l = load(std::slice::from_ref(p), &opts);
+            ingest::parse(&l, &opts)
+                .events
+                .iter()
+                .map(|e| (e.time.micros, e.loc.line))
+                .collect()
+        })
+        .collect();
+    let rank = |r: usize| (alone[r][0].0, loaded.inputs[r].path.clone());
+    let mut want = Vec::new();
+    let mut at = [0usize; 3];
+    loop {
+        let next = (0..3)
+            .filter(|&r| at[r] < alone[r].len())
+            .min_by_key(|&r| (alone[r][at[r]].0, rank(r)));
+        let Some(r) = next else { break };
+        let (t, line) = alone[r][at[r]];
+        want.push((t, r as u32, line));
+        at[r] += 1;
+    }
+    let got: Vec<(i64, u32, u32)> = merged
+        .iter()
+        .map(|e| (e.time.micros, e.loc.input, e.loc.line))
+        .collect();
+    let switches = got.windows(2).filter(|w| w[0].1 != w[1].1).count();
+    assert!(switches > 300, "the logs interleave ({switches} switches)");
+    assert_eq!(got.len(), want.len());
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g, w, "merged event {k}");
+    }
+}
