@@ -45,7 +45,7 @@ fn parse_and_touch(line: &[u8]) {
                 let _ = (c.ordinal_secs(), c.local_micros(2026));
             }
             let _ = (
-                e.pid,
+                e.pid(),
                 e.severity,
                 e.flags,
                 e.loc,
@@ -719,7 +719,7 @@ proptest! {
         }
         prop_assert_eq!(e.flags & flags::UNWRAPPED != 0, p.wrapped.is_some());
         prop_assert_eq!(e.host(), p.host.as_bytes());
-        prop_assert_eq!(e.pid, p.pid);
+        prop_assert_eq!(e.pid(), p.pid);
         // Tag.
         prop_assert_eq!(e.instance(), p.tag.instance.as_bytes());
         let service = p.tag.service.join("/");

@@ -134,7 +134,7 @@ fn parsed(line: &[u8]) -> Option<Expected> {
     };
     Some(Expected {
         host: e.host().to_vec(),
-        pid: e.pid.map(u64::from),
+        pid: e.pid().map(u64::from),
         instance: e.instance().to_vec(),
         service: e.service().to_vec(),
         daemon: e.daemon_name().to_vec(),

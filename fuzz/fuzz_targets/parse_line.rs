@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
                     let _ = (s.unix_secs(), s.year(), s.to_string());
                 }
             }
-            let _ = (e.pid, e.severity, e.flags, e.loc, e.service());
+            let _ = (e.pid(), e.severity, e.flags, e.loc, e.service());
             let _ = e.daemon.is_delivery_agent();
             let _ = e.tag();
             if let Some(q) = e.queue().id() {

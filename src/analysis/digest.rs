@@ -440,7 +440,7 @@ pub fn build(
         ours.feed(&PfLine {
             ns: ns as u32,
             cmd: e.daemon_name(),
-            pid: e.pid,
+            pid: e.pid(),
             msg,
             local_secs: local_secs(e.time),
         });

@@ -331,7 +331,7 @@ fn write_json(
                             at: e.time,
                             since_arrival_secs: Some((e.time.micros - arrived.micros) as f64 / 1e6),
                             tag: e.tag(),
-                            pid: e.pid,
+                            pid: e.pid(),
                             text: String::from_utf8_lossy(e.text()).into_owned(),
                             file: loaded.inputs[e.loc.input as usize].path.clone(),
                             line: e.loc.line,

@@ -1267,7 +1267,7 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
 /// Two events are the same log line (ignoring where they were read).
 fn same_line(a: &Event<'_>, b: &Event<'_>) -> bool {
     a.raw_time() == b.raw_time()
-        && a.pid == b.pid
+        && a.pid() == b.pid()
         && a.text() == b.text()
         && a.host() == b.host()
         && a.daemon_name() == b.daemon_name()

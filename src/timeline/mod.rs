@@ -698,12 +698,12 @@ impl<'a> Builder<'a> {
                     count,
                 }),
                 Action::Tls { detail, .. } if e.daemon == crate::parse::Daemon::Smtpd => {
-                    if let Some(pid) = e.pid {
+                    if let Some(pid) = e.pid() {
                         smtpd_tls.insert((h, pid), detail);
                     }
                 }
                 Action::Disconnect { .. } => {
-                    if let Some(pid) = e.pid {
+                    if let Some(pid) = e.pid() {
                         smtpd_tls.remove(&(h, pid));
                     }
                 }
@@ -782,7 +782,7 @@ impl<'a> Builder<'a> {
                 sasl_username,
                 orig_queue_id,
             } => {
-                let tls = e.pid.and_then(|pid| smtpd_tls.get(&(h, pid)).copied());
+                let tls = e.pid().and_then(|pid| smtpd_tls.get(&(h, pid)).copied());
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Smtp;
                 m.received_at = Some(e.time);

@@ -45,7 +45,7 @@ pub fn render(e: &Event<'_>) -> String {
         e.time,
         String::from_utf8_lossy(e.host()),
         e.tag(),
-        e.pid,
+        e.pid(),
         e.severity,
         e.queue(),
         String::from_utf8_lossy(e.text())
