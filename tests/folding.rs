@@ -216,13 +216,13 @@ fn check_kept_lives(inputs: &[PathBuf]) -> (u64, usize) {
     );
     // The events and delivery lines of folded lives point nowhere; the rest to the same life.
     for (ei, (a, b)) in whole.owner.iter().zip(&folded.owner).enumerate() {
-        match (a, b) {
+        match (a.get(), b.get()) {
             (Some(a), Some(b)) => assert_eq!(
-                whole.messages[*a as usize].events[0], folded.messages[*b as usize].events[0],
+                whole.messages[a as usize].events[0], folded.messages[b as usize].events[0],
                 "event {ei}"
             ),
             (Some(a), None) => assert!(
-                !kept.contains_key(&whole.messages[*a as usize].events[0]),
+                !kept.contains_key(&whole.messages[a as usize].events[0]),
                 "event {ei} lost its life"
             ),
             (None, None) => {}

@@ -452,7 +452,7 @@ pub fn markers(
         }
         let text = e.text();
         if text.starts_with(b"from=") && text.ends_with(b"(queue active)") {
-            let Some(mi) = t.owner.get(ei).copied().flatten() else {
+            let Some(mi) = t.owner.get(ei).and_then(|o| o.get()) else {
                 continue;
             };
             let n = &mut seen[mi as usize];

@@ -340,10 +340,32 @@ pub struct Timelines {
     pub rejects: Vec<RejectRecord>,
     pub admin: AdminActions,
     /// For each event (by index), the life it belongs to, if it names a queue ID.
-    pub owner: Vec<Option<u32>>,
+    pub owner: Vec<Owner>,
     /// Every delivery line, in time order: (event, life, recipient index in that life).
     /// The life is [`FOLDED`] for the lines of a folded life.
     pub deliveries: Vec<DeliveryRef>,
+}
+
+/// The life an event belongs to, if any: an `Option<u32>` in 4 bytes (one per event).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Owner(Option<std::num::NonZeroU32>);
+
+impl Owner {
+    /// No life: the line names no queue ID, or its life was folded.
+    pub const NONE: Owner = Owner(None);
+
+    /// Life `i` (below `u32::MAX`).
+    pub fn of(i: u32) -> Owner {
+        Owner(std::num::NonZeroU32::new(i.wrapping_add(1)))
+    }
+
+    pub fn get(self) -> Option<u32> {
+        self.0.map(|n| n.get() - 1)
+    }
+
+    pub fn is_some(self) -> bool {
+        self.0.is_some()
+    }
 }
 
 /// The life index of a delivery line whose life was folded.
@@ -635,7 +657,7 @@ impl<'a> Builder<'a> {
         // the big vectors are not copied as they grow; pages never touched cost nothing.
         Builder {
             t: Timelines {
-                owner: vec![None; events],
+                owner: vec![Owner::NONE; events],
                 messages: Vec::with_capacity(events / 8),
                 deliveries: Vec::with_capacity(events / 4),
                 ..Default::default()
@@ -672,7 +694,7 @@ impl<'a> Builder<'a> {
     /// list grows as needed when more events come than [`Builder::new`] was told.
     pub fn feed(&mut self, ei: usize, e: &Event<'a>, act: Action<'a>) {
         if ei >= self.t.owner.len() {
-            self.t.owner.resize(ei + 1, None);
+            self.t.owner.resize(ei + 1, Owner::NONE);
         }
         if self.fold.is_some() {
             self.settle(e.time.micros);
@@ -768,7 +790,7 @@ impl<'a> Builder<'a> {
                 i
             }
         };
-        t.owner[ei] = Some(i as u32);
+        t.owner[ei] = Owner::of(i as u32);
         let first_event = t.messages[i].events.is_empty();
         {
             let m = &mut t.messages[i];
@@ -1280,7 +1302,7 @@ fn add_to_series(fo: &mut Folded, m: &Message, root: bool) {
 fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut Fold, g: Fold1) {
     let m = free_life(t, closed, f, g.life);
     for &ei in &m.events {
-        t.owner[ei as usize] = None;
+        t.owner[ei as usize] = Owner::NONE;
     }
     for (ri, r) in m.recipients.iter().enumerate() {
         t.deliveries[r.delivery as usize].message = if g.handed.contains(&ri) {
@@ -1302,7 +1324,7 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
 /// would count it (it is no probe and continues no other life).
 fn keep_in_short(t: &mut Timelines, m: Message, k: u32) {
     for &ei in &m.events {
-        t.owner[ei as usize] = Some(COMPACT + k);
+        t.owner[ei as usize] = Owner::of(COMPACT + k);
     }
     // Every delivery line of the life, not only each recipient's last (both lists are in
     // event order).
@@ -1397,9 +1419,13 @@ fn renumber(t: &mut Timelines, free: Vec<usize>) {
         }
     };
     for o in t.owner.iter_mut() {
-        if let Some(x) = *o {
+        if let Some(x) = o.get() {
             let y = remap(x);
-            *o = (y != FOLDED).then_some(y);
+            *o = if y != FOLDED {
+                Owner::of(y)
+            } else {
+                Owner::NONE
+            };
         }
     }
     for d in t.deliveries.iter_mut() {
