@@ -47,9 +47,11 @@ pub struct Attempt {
     pub status: Status,
     pub class: Option<Class>,
     /// Index into the signature table.
-    pub signature: Option<usize>,
-    pub message: usize,
-    pub event: usize,
+    pub signature: Option<u32>,
+    /// The life (index into the timelines' lives, or [`FOLDED`] / [`HANDOFF`]) and the
+    /// event; 32 bits each, as the timelines number them, so an attempt takes 128 bytes.
+    pub message: u32,
+    pub event: u32,
 }
 
 /// A destination's relay: `host[ip]:port` from `relay=`, or from the reply text when the
@@ -272,9 +274,9 @@ pub fn attempts_in_windows<'a>(
                             delays: r.delays,
                             status: r.status,
                             class,
-                            signature,
-                            message: dr.message as usize,
-                            event: dr.event as usize,
+                            signature: signature.map(|s| s as u32),
+                            message: dr.message,
+                            event: dr.event,
                         }
                     },
                 ));
@@ -302,8 +304,8 @@ pub fn quiet_gap_micros(a: &[Attempt]) -> i64 {
     let mut last: HashMap<(usize, u32), i64> = HashMap::default();
     let mut gaps = Vec::new();
     // A folded life's recipients were attempted once each.
-    for at in a.iter().filter(|at| at.message != FOLDED as usize) {
-        if let Some(prev) = last.insert((at.message, at.rcpt), at.at.micros) {
+    for at in a.iter().filter(|at| at.message != FOLDED) {
+        if let Some(prev) = last.insert((at.message as usize, at.rcpt), at.at.micros) {
             gaps.push(at.at.micros - prev);
         }
     }
@@ -601,7 +603,7 @@ pub fn analyse(
     }
     runs.extend(open_runs.into_values());
     runs.retain(|r| {
-        let msgs: BTreeSet<usize> = r.attempts.iter().map(|&i| a[i].message).collect();
+        let msgs: BTreeSet<usize> = r.attempts.iter().map(|&i| a[i].message as usize).collect();
         r.attempts.len() >= 3 && msgs.len() >= 2
     });
     runs.sort_by_key(|r| (a[r.attempts[0]].at.micros, r.domain.clone()));
@@ -619,7 +621,11 @@ pub fn analyse(
             .iter()
             .filter_map(|&i| a[i].relay.as_deref())
             .collect();
-        let sigs: BTreeSet<usize> = r.attempts.iter().filter_map(|&i| a[i].signature).collect();
+        let sigs: BTreeSet<usize> = r
+            .attempts
+            .iter()
+            .filter_map(|&i| a[i].signature.map(|s| s as usize))
+            .collect();
         let target = groups.iter().position(|g| {
             g[0].class == r.class
                 && g.iter().any(|o| {
@@ -631,7 +637,7 @@ pub fn analyse(
                     overlap
                         && o.attempts.iter().any(|&i| {
                             a[i].relay.as_deref().is_some_and(|x| relays.contains(x))
-                                || a[i].signature.is_some_and(|s| sigs.contains(&s))
+                                || a[i].signature.is_some_and(|s| sigs.contains(&(s as usize)))
                         })
                 })
         });
@@ -671,11 +677,11 @@ pub fn analyse(
                 .collect();
             let start = a[idx[0]].at;
             let last = a[*idx.last().unwrap_or(&0)].at;
-            let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message).collect();
+            let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message as usize).collect();
             // Affected recipients: (message, address) pairs.
             let mut rcpts: BTreeSet<(usize, u32)> = BTreeSet::new();
             for &i in &idx {
-                rcpts.insert((a[i].message, a[i].rcpt));
+                rcpts.insert((a[i].message as usize, a[i].rcpt));
             }
             // Recovery: the first delivery to one of the domains after the last failure.
             let recovered_at = domains
@@ -720,7 +726,7 @@ pub fn analyse(
             let mut sig_counts: BTreeMap<usize, u64> = BTreeMap::new();
             for &i in &idx {
                 if let Some(s) = a[i].signature {
-                    *sig_counts.entry(s).or_insert(0) += 1;
+                    *sig_counts.entry(s as usize).or_insert(0) += 1;
                 }
             }
             let mut by_count: Vec<(usize, u64)> = sig_counts.into_iter().collect();
@@ -730,14 +736,17 @@ pub fn analyse(
             let sample_event = idx
                 .iter()
                 .find(|&&i| {
-                    a[i].signature == top
-                        && !events[a[i].event]
+                    a[i].signature.map(|s| s as usize) == top
+                        && !events[a[i].event as usize]
                             .text()
                             .windows(31)
                             .any(|w| w == b"delivery temporarily suspended:")
                 })
-                .or_else(|| idx.iter().find(|&&i| a[i].signature == top))
-                .map(|&i| a[i].event);
+                .or_else(|| {
+                    idx.iter()
+                        .find(|&&i| a[i].signature.map(|s| s as usize) == top)
+                })
+                .map(|&i| a[i].event as usize);
             let window_end = recovered_at.unwrap_or(last.micros);
             let fixes: Vec<Marker> = markers
                 .iter()
@@ -816,8 +825,8 @@ pub fn analyse(
         if let (Some(class), Some(sig)) = (at.class, at.signature) {
             if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
                 let e = problems
-                    .entry((class, at.domain.to_string(), sig))
-                    .or_insert((0, at.event));
+                    .entry((class, at.domain.to_string(), sig as usize))
+                    .or_insert((0, at.event as usize));
                 e.0 += 1;
             }
         }
@@ -1062,4 +1071,13 @@ pub fn next_checks(
         }),
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_attempt_takes_128_bytes() {
+        // A million and more are held at once on a busy day's log.
+        assert!(std::mem::size_of::<super::Attempt>() <= 128);
+    }
 }
