@@ -588,27 +588,37 @@ fn parse_chunks<'a>(
         .par_iter()
         .map(|r| parse_chunk(idx as u32, &li.path, &bytes[r.clone()], keep_unparsed))
         .collect();
-    // The events are copied into the input's list by both cores: the first touch of its
-    // pages (zeroed by the kernel) costs more than the copy itself.
-    let mut starts = Vec::with_capacity(parts.len());
     let mut shifts = Vec::with_capacity(parts.len());
-    let mut total = 0;
     for p in &mut parts {
-        starts.push(total);
-        total += p.events.len();
         shifts.push(line_base as u32);
         line_base = append_chunk(all, p, line_base);
     }
-    all.events.reserve(total);
-    let parts = &parts;
-    all.events
-        .par_extend((0..total).into_par_iter().with_min_len(1 << 12).map(|k| {
-            let p = starts.partition_point(|&s| s <= k) - 1;
-            let mut e = parts[p].events[k - starts[p]];
-            e.loc.line += shifts[p];
-            e
-        }));
+    let runs: Vec<(&[Event<'a>], u32)> = parts.iter().map(|p| &p.events[..]).zip(shifts).collect();
+    copy_runs(&mut all.events, &runs);
     line_base
+}
+
+/// Append `runs` of events to `out` in order, each event's line number shifted by its run's
+/// shift. Both cores copy: the first touch of the list's fresh pages (zeroed by the kernel)
+/// costs more than the copy itself.
+fn copy_runs<'a>(out: &mut Vec<Event<'a>>, runs: &[(&[Event<'a>], u32)]) {
+    let starts: Vec<usize> = runs
+        .iter()
+        .scan(0, |at, (r, _)| {
+            let start = *at;
+            *at += r.len();
+            Some(start)
+        })
+        .collect();
+    let total = runs.iter().map(|(r, _)| r.len()).sum();
+    out.reserve(total);
+    out.par_extend((0..total).into_par_iter().with_min_len(1 << 12).map(|k| {
+        let i = starts.partition_point(|&s| s <= k) - 1;
+        let (run, shift) = runs[i];
+        let mut e = run[k - starts[i]];
+        e.loc.line += shift;
+        e
+    }));
 }
 
 /// Parse a gzip log while it decodes: the decoder fills the segments on a thread of its own,
@@ -1214,18 +1224,16 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 /// tie the input that starts earlier.
 ///
 /// The runs (an input's events up to the next input's head) are found in order, reading only
-/// the times; the events are then copied into the merged list by both cores, since the first
-/// touch of its pages costs more than the copy. Rotated logs merge in a handful of long runs.
+/// the times; [`copy_runs`] then copies them on both cores. Rotated logs merge in a handful of
+/// long runs.
 fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
-    use rayon::prelude::*;
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     if inputs.len() == 1 {
         return inputs.into_iter().next().unwrap_or_default();
     }
-    // (position in the merged list, input, its first event) of each run, in merged order.
-    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-    let mut total = 0;
+    // Each run's events, in merged order (line numbers stay as they are).
+    let mut runs: Vec<(&[Event<'a>], u32)> = Vec::new();
     let mut pos = vec![0usize; inputs.len()];
     let mut heap: BinaryHeap<Reverse<(i64, usize)>> = inputs
         .iter()
@@ -1247,20 +1255,14 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
             }
             None => p = v.len(),
         }
-        runs.push((total, r, start));
-        total += p - start;
+        runs.push((&v[start..p], 0));
         pos[r] = p;
         if p < v.len() {
             heap.push(Reverse((v[p].time.micros, r)));
         }
     }
-    let mut out = Vec::with_capacity(total);
-    let (runs, inputs) = (&runs, &inputs);
-    out.par_extend((0..total).into_par_iter().with_min_len(1 << 12).map(|k| {
-        let i = runs.partition_point(|&(at, _, _)| at <= k) - 1;
-        let (at, r, first) = runs[i];
-        inputs[r][first + (k - at)]
-    }));
+    let mut out = Vec::new();
+    copy_runs(&mut out, &runs);
     out
 }
 
