@@ -603,7 +603,7 @@ pub fn analyse(
     }
     runs.extend(open_runs.into_values());
     runs.retain(|r| {
-        let msgs: BTreeSet<usize> = r.attempts.iter().map(|&i| a[i].message as usize).collect();
+        let msgs: BTreeSet<u32> = r.attempts.iter().map(|&i| a[i].message).collect();
         r.attempts.len() >= 3 && msgs.len() >= 2
     });
     runs.sort_by_key(|r| (a[r.attempts[0]].at.micros, r.domain.clone()));
@@ -621,11 +621,7 @@ pub fn analyse(
             .iter()
             .filter_map(|&i| a[i].relay.as_deref())
             .collect();
-        let sigs: BTreeSet<usize> = r
-            .attempts
-            .iter()
-            .filter_map(|&i| a[i].signature.map(|s| s as usize))
-            .collect();
+        let sigs: BTreeSet<u32> = r.attempts.iter().filter_map(|&i| a[i].signature).collect();
         let target = groups.iter().position(|g| {
             g[0].class == r.class
                 && g.iter().any(|o| {
@@ -637,7 +633,7 @@ pub fn analyse(
                     overlap
                         && o.attempts.iter().any(|&i| {
                             a[i].relay.as_deref().is_some_and(|x| relays.contains(x))
-                                || a[i].signature.is_some_and(|s| sigs.contains(&(s as usize)))
+                                || a[i].signature.is_some_and(|s| sigs.contains(&s))
                         })
                 })
         });
@@ -723,29 +719,26 @@ pub fn analyse(
                 Resolution::Closed
             };
             // The most common signature, with one real line.
-            let mut sig_counts: BTreeMap<usize, u64> = BTreeMap::new();
+            let mut sig_counts: BTreeMap<u32, u64> = BTreeMap::new();
             for &i in &idx {
                 if let Some(s) = a[i].signature {
-                    *sig_counts.entry(s as usize).or_insert(0) += 1;
+                    *sig_counts.entry(s).or_insert(0) += 1;
                 }
             }
-            let mut by_count: Vec<(usize, u64)> = sig_counts.into_iter().collect();
+            let mut by_count: Vec<(u32, u64)> = sig_counts.into_iter().collect();
             by_count.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
             let top = by_count.first().map(|x| x.0);
             // Prefer a sample line that is the failure itself, not a "suspended" echo.
             let sample_event = idx
                 .iter()
                 .find(|&&i| {
-                    a[i].signature.map(|s| s as usize) == top
+                    a[i].signature == top
                         && !events[a[i].event as usize]
                             .text()
                             .windows(31)
                             .any(|w| w == b"delivery temporarily suspended:")
                 })
-                .or_else(|| {
-                    idx.iter()
-                        .find(|&&i| a[i].signature.map(|s| s as usize) == top)
-                })
+                .or_else(|| idx.iter().find(|&&i| a[i].signature == top))
                 .map(|&i| a[i].event as usize);
             let window_end = recovered_at.unwrap_or(last.micros);
             let fixes: Vec<Marker> = markers
@@ -804,11 +797,11 @@ pub fn analyse(
                 sample_queue_ids,
                 sample_messages,
                 signature: top
-                    .map(|s| signatures[s].signature.clone())
+                    .map(|s| signatures[s as usize].signature.clone())
                     .unwrap_or_default(),
                 signatures: by_count
                     .iter()
-                    .map(|(s, _)| signatures[*s].signature.clone())
+                    .map(|(s, _)| signatures[*s as usize].signature.clone())
                     .collect(),
                 sample_line: sample_event
                     .map(|e| String::from_utf8_lossy(events[e].line).into_owned())
