@@ -45,21 +45,33 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
     let run =
         |threads: usize, block: usize, window: usize, fold: Option<usize>| -> (String, String) {
             pool(threads).install(|| {
-                // The scan rides beside the build, block by block, as `report` runs it.
+                // The scan and the attempts' reading ride beside the build, block by block,
+                // as `report` runs them.
                 let mut beside = scan::Scanner::default();
+                let mut reader = incidents::AttemptReader::new(0);
                 let t = timeline::build_beside(
                     &parsed.events,
                     &parsed.dumps,
                     block,
                     fold,
-                    &mut |events, actions| beside.block(events, Some(actions)),
+                    &mut |events, actions| {
+                        beside.block(events, Some(actions));
+                        reader.block(events, actions);
+                    },
                 );
                 assert!(
                     shown(&beside.finish(&parsed.events)) == whole_scan,
                     "the scan differs when read in blocks of {block}"
                 );
                 let known = (window % 2 == 1).then_some(&scan.reasons);
-                let a = incidents::attempts_in_windows(&parsed.events, &t, window, known);
+                let a = incidents::attempts_in_blocks(&parsed.events, &t, window, known);
+                let read_beside = reader.finish(&parsed.events, &t, known);
+                assert!(
+                    format!("{:?}\n{:?}", read_beside.attempts, read_beside.signatures)
+                        == format!("{:?}\n{:?}", a.attempts, a.signatures),
+                    "the attempts read beside the build (blocks of {block}) differ from those \
+                     read after it"
+                );
                 (
                     format!(
                         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
@@ -83,7 +95,7 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
             );
             assert!(
                 a == attempts,
-                "attempts differ with {threads} threads, windows of {window} (folding: {fold:?}, \
+                "attempts differ with {threads} threads, blocks of {window} (folding: {fold:?}, \
                  reasons known ahead: {})",
                 window % 2 == 1
             );

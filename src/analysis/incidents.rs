@@ -108,193 +108,202 @@ pub struct Attempts {
     pub signatures: Vec<SignatureCount>,
 }
 
-/// A delivery line read for [`attempts`]: the parts it keeps, borrowed from the event.
-struct Read<'a> {
-    at: usize,
-    /// The event's time, copied here so booking in order does not touch the event again.
-    time: Stamp,
-    status: Status,
-    dsn: &'a [u8],
-    reason: &'a [u8],
-    domain: &'a [u8],
-    relay: Option<&'a [u8]>,
-    delay: Option<f64>,
-    delays: Option<[f64; 4]>,
-}
-
 /// Collect the delivery attempts (and expiries) from the events, in time order.
 ///
-/// The delivery lines are read and their distinct reasons classified on every core, a window
-/// at a time; the signature table and the attempts are then filled in time order, so the
-/// result is the same for any number of threads.
-/// `known` holds reasons already classified (by [`scan`](super::scan::scan), on the other core
-/// while the timelines were built); the others are classified here.
+/// The delivery lines' actions are worked out on every core, a block at a time, and read in
+/// order by an [`AttemptReader`]. `known` holds reasons already classified (by
+/// [`scan`](super::scan::scan)); the others are classified here.
 pub fn attempts<'a>(events: &[Event<'a>], t: &Timelines, known: Option<&Reasons<'a>>) -> Attempts {
-    attempts_in_windows(events, t, 1 << 16, known)
+    attempts_in_blocks(events, t, 1 << 16, known)
 }
 
-/// [`attempts`] with the window size given (public so tests can show that the window size,
+/// [`attempts`] with the block size given (public so tests can show that the block size,
 /// the thread count and the reasons known ahead do not change the result).
-pub fn attempts_in_windows<'a>(
+pub fn attempts_in_blocks<'a>(
     events: &[Event<'a>],
     t: &Timelines,
-    window: usize,
+    block: usize,
     known: Option<&Reasons<'a>>,
 ) -> Attempts {
-    use rayon::prelude::*;
-    let window_len = window.max(1);
-    let mut out = Vec::with_capacity(t.deliveries.len());
-    let mut sig_index: HashMap<(Class, String), usize> = HashMap::default();
-    let mut sigs: Vec<SignatureCount> = Vec::new();
-    // Reasons repeat: classify each distinct (dsn, reason) once.
-    let mut seen: HashMap<ReasonKey<'_>, (Class, usize)> = HashMap::default();
-    let mut domains = Names::default();
-    let mut relays = Names::default();
-    let read = |at: usize| -> Option<Read<'_>> {
-        let dr = &t.deliveries[at];
-        // A folded life is no probe; its hand-offs to another life are marked.
-        if dr.message == HANDOFF {
-            return None;
+    let mut reader = AttemptReader::new(t.deliveries.len());
+    for refs in t.deliveries.chunks(block.max(1)) {
+        let actions: Vec<Action<'a>> = refs
+            .par_iter()
+            .map(|d| action::action(&events[d.event as usize]))
+            .collect();
+        for (d, a) in refs.iter().zip(&actions) {
+            reader.read(d.event, &events[d.event as usize], a);
         }
-        let m = t.messages.get(dr.message as usize);
-        if m.is_some_and(|m| m.probe) {
-            return None;
+    }
+    reader.finish(events, t, known)
+}
+
+/// The delivery lines read as the events go by: `report` hands it the blocks the timeline
+/// builder reads ahead, with their actions ([`AttemptReader::block`]), so no delivery line
+/// is read twice and the reading runs on the other core while the books are kept. What only
+/// the finished timelines tell (the life and recipient of each line, which lines were
+/// hand-offs or probes) and the signature table are filled in by [`AttemptReader::finish`].
+pub struct AttemptReader<'a> {
+    /// The index of the next event [`AttemptReader::block`] is handed.
+    next: u32,
+    /// The attempts read, in event order; until `finish`, `message` and `rcpt` are unset and
+    /// `signature` holds the index of the (dsn, reason) in `reasons`.
+    read: Vec<Attempt>,
+    reason_ids: HashMap<ReasonKey<'a>, u32>,
+    reasons: Vec<ReasonKey<'a>>,
+    domains: Names,
+    relays: Names,
+}
+
+impl<'a> AttemptReader<'a> {
+    /// A reader for about `lines` delivery lines (room is reserved, not touched).
+    pub fn new(lines: usize) -> AttemptReader<'a> {
+        AttemptReader {
+            next: 0,
+            read: Vec::with_capacity(lines),
+            reason_ids: HashMap::default(),
+            reasons: Vec::new(),
+            domains: Names::default(),
+            relays: Names::default(),
         }
-        let e = &events[dr.event as usize];
-        let Action::Delivery(d) = action::action(e) else {
-            return None;
+    }
+
+    /// Read the next `events` (in order, from the first event on) and their actions.
+    pub fn block(&mut self, events: &[Event<'a>], actions: &[Action<'a>]) {
+        debug_assert_eq!(events.len(), actions.len());
+        for (k, (e, a)) in events.iter().zip(actions).enumerate() {
+            self.read(self.next + k as u32, e, a);
+        }
+        self.next += events.len() as u32;
+    }
+
+    /// Read event number `ei`, whose action is `act`: an attempt if it is a delivery line.
+    fn read(&mut self, ei: u32, e: &Event<'a>, act: &Action<'a>) {
+        let Action::Delivery(d) = act else {
+            return;
         };
         if d.status.is_probe() || d.status == Status::Other {
-            return None;
+            return;
         }
-        // A hand-off to a local filter or instance is not a delivery to the destination.
-        if d.status == Status::Sent {
-            if let (Some(q), Some(m)) = (d.queued_as(), m) {
-                if m.children.iter().any(|c| c.queue_id == q) {
-                    return None;
-                }
-            }
-        }
-        Some(Read {
-            at,
-            time: e.time,
-            status: d.status,
-            dsn: d.dsn.unwrap_or_default(),
-            reason: d.reason,
-            domain: domain_bytes(d.to),
-            relay: relay_of(d.relay, d.reason),
+        let signature = failed(d.status).then(|| {
+            let key = (d.dsn.unwrap_or_default(), d.reason);
+            let n = self.reasons.len() as u32;
+            *self.reason_ids.entry(key).or_insert_with(|| {
+                self.reasons.push(key);
+                n
+            })
+        });
+        self.read.push(Attempt {
+            at: e.time,
+            domain: self.domains.get(domain_bytes(d.to), true),
+            relay: relay_of(d.relay, d.reason).map(|x| self.relays.get(x, false)),
+            rcpt: 0,
             delay: d.delay,
             delays: d.delays,
-        })
-    };
-    let n = t.deliveries.len();
-    let read_window = |lo: usize| -> Vec<Read<'_>> {
-        let hi = (lo + window_len).min(n);
-        (lo..hi).into_par_iter().filter_map(read).collect()
-    };
-    // Each window is booked in order while the next is read on the other core.
-    type Booked = (Option<Class>, Option<usize>, Arc<str>, Option<Arc<str>>);
-    let mut booked: Vec<Booked> = Vec::with_capacity(window_len.min(n));
-    let mut next = read_window(0);
-    let mut lo = 0;
-    while lo < n {
-        let window = std::mem::take(&mut next);
-        let ahead = lo + window_len;
-        let ((), n_) = rayon::join(
-            || {
-                // The reasons not seen before, classified in parallel; they take their signature
-                // numbers below, in time order.
-                let mut fresh: HashMap<ReasonKey<'_>, Option<(Class, String)>> = HashMap::default();
-                for r in window.iter().filter(|r| failed(r.status)) {
-                    let key = (r.dsn, r.reason);
-                    if !seen.contains_key(&key) && !known.is_some_and(|k| k.contains_key(&key)) {
-                        fresh.insert(key, None);
+            status: d.status,
+            class: None,
+            signature,
+            message: FOLDED,
+            event: ei,
+        });
+    }
+
+    /// The attempts of the lines the timelines booked, with their lives and recipients, and
+    /// the signature table, filled in time order. `events` are those read; `known` holds
+    /// reasons already classified.
+    pub fn finish(
+        self,
+        events: &[Event<'a>],
+        t: &Timelines,
+        known: Option<&Reasons<'a>>,
+    ) -> Attempts {
+        let AttemptReader {
+            mut read, reasons, ..
+        } = self;
+        // Join each line with where the builder booked it; both are in event order. A
+        // folded life is no probe; its hand-offs to another life are marked.
+        let mut refs = t.deliveries.iter().peekable();
+        read.retain_mut(|a| {
+            while refs.next_if(|d| d.event < a.event).is_some() {}
+            let Some(dr) = refs.next_if(|d| d.event == a.event) else {
+                return false;
+            };
+            if dr.message == HANDOFF {
+                return false;
+            }
+            let m = t.messages.get(dr.message as usize);
+            if m.is_some_and(|m| m.probe) {
+                return false;
+            }
+            // A hand-off to a local filter or instance is not a delivery to the destination.
+            if a.status == Status::Sent {
+                if let Some(m) = m.filter(|m| !m.children.is_empty()) {
+                    if let Action::Delivery(d) = action::action(&events[a.event as usize]) {
+                        if let Some(q) = d.queued_as() {
+                            if m.children.iter().any(|c| c.queue_id == q) {
+                                return false;
+                            }
+                        }
                     }
                 }
-                fresh
-                    .par_iter_mut()
-                    .for_each(|(&key, v)| *v = Some(classify_reason(key)));
-                // Booked in order here: the class, the signature and the shared names. The
-                // attempts themselves are written below by both cores (first touches of
-                // fresh pages cost more than the booking).
-                booked.clear();
-                for r in &window {
-                    let dr = &t.deliveries[r.at];
-                    let (class, signature) = if failed(r.status) {
-                        let key = (r.dsn, r.reason);
-                        let (class, idx) = match seen.get(&key) {
-                            Some(&v) => v,
-                            None => {
-                                let (class, sig) = match known.and_then(|k| k.get(&key)) {
-                                    Some(v) => v.clone(),
-                                    None => fresh.remove(&key).flatten().expect("classified above"),
-                                };
-                                let n = sigs.len();
-                                let idx = *sig_index.entry((class, sig.clone())).or_insert(n);
-                                if idx == n {
-                                    sigs.push(SignatureCount {
-                                        class,
-                                        signature: sig,
-                                        count: 0,
-                                        first_at: r.time,
-                                        last_at: r.time,
-                                        sample_line: String::from_utf8_lossy(
-                                            events[dr.event as usize].line,
-                                        )
-                                        .into_owned(),
-                                    });
-                                }
-                                seen.insert(key, (class, idx));
-                                (class, idx)
-                            }
-                        };
-                        let s = &mut sigs[idx];
-                        s.count += 1;
-                        s.last_at = r.time;
-                        (Some(class), Some(idx))
-                    } else {
-                        (None, None)
-                    };
-                    booked.push((
-                        class,
-                        signature,
-                        domains.get(r.domain, true),
-                        r.relay.map(|x| relays.get(x, false)),
-                    ));
+            }
+            a.message = dr.message;
+            a.rcpt = dr.recipient;
+            true
+        });
+        // The reasons not classified ahead, classified on every core.
+        let fresh: Vec<Option<(Class, String)>> = reasons
+            .par_iter()
+            .map(|k| match known {
+                Some(kn) if kn.contains_key(k) => None,
+                _ => Some(classify_reason(*k)),
+            })
+            .collect();
+        let class_of = |id: usize| -> &(Class, String) {
+            match &fresh[id] {
+                Some(v) => v,
+                None => &known.expect("classified ahead")[&reasons[id]],
+            }
+        };
+        // Signatures are numbered in time order, from the attempts kept.
+        let mut seen: Vec<Option<(Class, u32)>> = vec![None; reasons.len()];
+        let mut sig_index: HashMap<(Class, &str), u32> = HashMap::default();
+        let mut sigs: Vec<SignatureCount> = Vec::new();
+        for a in &mut read {
+            let Some(id) = a.signature else {
+                continue;
+            };
+            let (class, idx) = match seen[id as usize] {
+                Some(v) => v,
+                None => {
+                    let (class, sig) = class_of(id as usize);
+                    let n = sigs.len() as u32;
+                    let idx = *sig_index.entry((*class, sig.as_str())).or_insert(n);
+                    if idx == n {
+                        sigs.push(SignatureCount {
+                            class: *class,
+                            signature: sig.clone(),
+                            count: 0,
+                            first_at: a.at,
+                            last_at: a.at,
+                            sample_line: String::from_utf8_lossy(events[a.event as usize].line)
+                                .into_owned(),
+                        });
+                    }
+                    seen[id as usize] = Some((*class, idx));
+                    (*class, idx)
                 }
-                out.par_extend(window.par_iter().zip(booked.par_drain(..)).map(
-                    |(r, (class, signature, domain, relay))| {
-                        let dr = &t.deliveries[r.at];
-                        Attempt {
-                            at: r.time,
-                            domain,
-                            relay,
-                            rcpt: dr.recipient,
-                            delay: r.delay,
-                            delays: r.delays,
-                            status: r.status,
-                            class,
-                            signature: signature.map(|s| s as u32),
-                            message: dr.message,
-                            event: dr.event,
-                        }
-                    },
-                ));
-            },
-            || {
-                if ahead < n {
-                    read_window(ahead)
-                } else {
-                    Vec::new()
-                }
-            },
-        );
-        next = n_;
-        lo = ahead;
-    }
-    Attempts {
-        attempts: out,
-        signatures: sigs,
+            };
+            let s = &mut sigs[idx as usize];
+            s.count += 1;
+            s.last_at = a.at;
+            a.class = Some(class);
+            a.signature = Some(idx);
+        }
+        Attempts {
+            attempts: read,
+            signatures: sigs,
+        }
     }
 }
 
