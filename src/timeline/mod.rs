@@ -1389,24 +1389,35 @@ fn renumber(t: &mut Timelines, free: Vec<usize>) {
         new_index[i] = k as u32;
     }
     let at = |i: usize| new_index[i] as usize;
-    let mut old = std::mem::take(&mut t.messages);
-    t.messages = order
-        .iter()
-        .map(|&i| {
-            let tomb = tombstone(&old[i]);
-            let mut m = std::mem::replace(&mut old[i], tomb);
-            if let Some(p) = &mut m.parent {
-                p.index = at(p.index);
-            }
-            for c in &mut m.children {
-                c.index = at(c.index);
-            }
-            for h in &mut m.hops {
-                h.parent = at(h.parent);
-            }
-            m
-        })
-        .collect();
+    for &i in &order {
+        let m = &mut t.messages[i];
+        if let Some(p) = &mut m.parent {
+            p.index = at(p.index);
+        }
+        for c in &mut m.children {
+            c.index = at(c.index);
+        }
+        for h in &mut m.hops {
+            h.parent = at(h.parent);
+        }
+    }
+    // Move the kept lives to the front in place, swapping (a new list would take as many
+    // fresh pages again): `slot_of` says where each life now is, `life_in` which life a
+    // slot holds.
+    let mut slot_of: Vec<u32> = (0..n as u32).collect();
+    let mut life_in: Vec<u32> = slot_of.clone();
+    for (k, &i) in order.iter().enumerate() {
+        let from = slot_of[i] as usize;
+        if from != k {
+            t.messages.swap(k, from);
+            let displaced = life_in[k];
+            life_in[from] = displaced;
+            slot_of[displaced as usize] = from as u32;
+            life_in[k] = i as u32;
+            slot_of[i] = k as u32;
+        }
+    }
+    t.messages.truncate(order.len());
     // Lives kept in short follow the whole ones.
     let kept = order.len() as u32;
     let remap = |x: u32| -> u32 {
