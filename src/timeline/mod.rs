@@ -494,13 +494,13 @@ const HOP_WINDOW: i64 = 30 * 1_000_000;
 /// one second.
 const FOLD_DELAY: i64 = 2 * HOP_WINDOW;
 
-/// Events read ahead of the builder at a time: a block is worked on the other core while the
-/// builder books the one before.
+/// Events read ahead of the builder at a time: blocks are worked on another thread while the
+/// builder books the ones before (see [`build_beside`]).
 pub const READ_AHEAD: usize = 1 << 14;
 
 /// Build every timeline from time-ordered events.
 ///
-/// What each line means ([`action::action`]) is read on another core a block ahead of the
+/// What each line means ([`action::action`]) is read on another thread, blocks ahead of the
 /// books being kept, so both cores work; the result does not depend on the thread count.
 pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
     build_in_blocks(events, dumps, READ_AHEAD, None)
@@ -525,9 +525,13 @@ pub fn build_in_blocks(
 }
 
 /// [`build_in_blocks`], handing each block of events and their actions to `beside` as it is
-/// read ahead, in order. The builder books one block while the next is read and handed over
-/// on the other core, so work that needs every event once can run there instead of in a
+/// read ahead, in order, so work that needs every event once can run there instead of in a
 /// pass of its own.
+///
+/// With two threads or more, a thread of its own works out the actions and runs `beside`
+/// up to [`QUEUED_BLOCKS`] blocks ahead of the builder, so neither side waits for the other
+/// at every block: the builder and the reading each take about half of the work, and which
+/// one is ahead changes from block to block. On one thread, each block is read, then booked.
 pub fn build_beside<'a>(
     events: &[Event<'a>],
     dumps: &[Dump],
@@ -535,11 +539,10 @@ pub fn build_beside<'a>(
     fold: Option<usize>,
     beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
 ) -> Timelines {
-    use rayon::prelude::*;
     let block = block.max(1);
     let mut read = |lo: usize| -> Vec<Action<'a>> {
         let hi = (lo + block).min(events.len());
-        let acts: Vec<Action<'a>> = events[lo..hi].par_iter().map(action::action).collect();
+        let acts: Vec<Action<'a>> = events[lo..hi].iter().map(action::action).collect();
         beside(&events[lo..hi], &acts);
         acts
     };
@@ -547,34 +550,38 @@ pub fn build_beside<'a>(
     if let Some(cap) = fold {
         b.fold(dumps, cap);
     }
-    let mut next = if events.is_empty() {
-        Vec::new()
-    } else {
-        read(0)
+    let mut feed = |lo: usize, acts: Vec<Action<'a>>| {
+        for (j, act) in acts.into_iter().enumerate() {
+            b.feed(lo + j, &events[lo + j], act);
+        }
     };
-    let mut lo = 0;
-    while lo < events.len() {
-        let cur = std::mem::take(&mut next);
-        let ahead = lo + block;
-        let ((), n) = rayon::join(
-            || {
-                for (j, act) in cur.into_iter().enumerate() {
-                    b.feed(lo + j, &events[lo + j], act);
+    let starts = (0..events.len()).step_by(block);
+    if rayon::current_num_threads() < 2 {
+        for lo in starts {
+            let acts = read(lo);
+            feed(lo, acts);
+        }
+    } else {
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BLOCKS);
+            s.spawn(move || {
+                for lo in starts {
+                    // The builder stopped (it panicked): stop reading.
+                    if tx.send((lo, read(lo))).is_err() {
+                        break;
+                    }
                 }
-            },
-            || {
-                if ahead < events.len() {
-                    read(ahead)
-                } else {
-                    Vec::new()
-                }
-            },
-        );
-        next = n;
-        lo = ahead;
+            });
+            for (lo, acts) in rx {
+                feed(lo, acts);
+            }
+        });
     }
     b.finish(dumps)
 }
+
+/// How many blocks read ahead may wait for the builder.
+pub const QUEUED_BLOCKS: usize = 4;
 
 /// The books kept while the events go by: the lives open and closed per key, and what links
 /// them.
