@@ -30,7 +30,7 @@ use crate::names::Names;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
 use crate::timeline::action::{self, Action, Status};
-use crate::timeline::{Outcome, Timelines, FOLDED, HANDOFF};
+use crate::timeline::{DeliveryRef, Outcome, Timelines, FOLDED, HANDOFF};
 
 /// One delivery attempt of one recipient.
 #[derive(Clone, Debug)]
@@ -138,6 +138,29 @@ pub fn attempts_in_blocks<'a>(
     reader.finish(events, t, known)
 }
 
+/// Whether a delivery line booked at `dr` is an attempt: not a hand-off of a folded life,
+/// not a probe, and not a hand-off to a local filter or instance (a delivery line whose
+/// `queued as` names a child of its life).
+fn booked_attempt(a: &Attempt, dr: &DeliveryRef, events: &[Event<'_>], t: &Timelines) -> bool {
+    if dr.message == HANDOFF {
+        return false;
+    }
+    let m = t.messages.get(dr.message as usize);
+    if m.is_some_and(|m| m.probe) {
+        return false;
+    }
+    if a.status == Status::Sent {
+        if let Some(m) = m.filter(|m| !m.children.is_empty()) {
+            if let Action::Delivery(d) = action::action(&events[a.event as usize]) {
+                if let Some(q) = d.queued_as() {
+                    return !m.children.iter().any(|c| c.queue_id == q);
+                }
+            }
+        }
+    }
+    true
+}
+
 /// The delivery lines read as the events go by: `report` hands it the blocks the timeline
 /// builder reads ahead, with their actions ([`AttemptReader::block`]), so no delivery line
 /// is read twice and the reading runs on the other core while the books are kept. What only
@@ -220,37 +243,26 @@ impl<'a> AttemptReader<'a> {
         let AttemptReader {
             mut read, reasons, ..
         } = self;
-        // Join each line with where the builder booked it; both are in event order. A
-        // folded life is no probe; its hand-offs to another life are marked.
-        let mut refs = t.deliveries.iter().peekable();
-        read.retain_mut(|a| {
-            while refs.next_if(|d| d.event < a.event).is_some() {}
-            let Some(dr) = refs.next_if(|d| d.event == a.event) else {
-                return false;
-            };
-            if dr.message == HANDOFF {
-                return false;
+        // Join each line with where the builder booked it; both are in event order, so each
+        // run of lines finds its first booking and walks on, a run per core at a time. A
+        // line that is no attempt is marked as a hand-off and dropped below. A folded life
+        // is no probe; its hand-offs to another life are marked.
+        read.par_chunks_mut(1 << 14).for_each(|run| {
+            let first = run.first().map_or(0, |a| a.event);
+            let mut refs = t.deliveries[t.deliveries.partition_point(|d| d.event < first)..]
+                .iter()
+                .peekable();
+            for a in run {
+                while refs.next_if(|d| d.event < a.event).is_some() {}
+                let (message, rcpt) = match refs.next_if(|d| d.event == a.event) {
+                    Some(dr) if booked_attempt(a, dr, events, t) => (dr.message, dr.recipient),
+                    _ => (HANDOFF, 0),
+                };
+                a.message = message;
+                a.rcpt = rcpt;
             }
-            let m = t.messages.get(dr.message as usize);
-            if m.is_some_and(|m| m.probe) {
-                return false;
-            }
-            // A hand-off to a local filter or instance is not a delivery to the destination.
-            if a.status == Status::Sent {
-                if let Some(m) = m.filter(|m| !m.children.is_empty()) {
-                    if let Action::Delivery(d) = action::action(&events[a.event as usize]) {
-                        if let Some(q) = d.queued_as() {
-                            if m.children.iter().any(|c| c.queue_id == q) {
-                                return false;
-                            }
-                        }
-                    }
-                }
-            }
-            a.message = dr.message;
-            a.rcpt = dr.recipient;
-            true
         });
+        read.retain(|a| a.message != HANDOFF);
         // The reasons not classified ahead, classified on every core.
         let fresh: Vec<Option<(Class, String)>> = reasons
             .par_iter()
