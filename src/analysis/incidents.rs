@@ -20,13 +20,12 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::classify::Class;
 use super::scan::{classify_reason, failed, EventScan, ReasonKey, Reasons};
-use crate::names::Names;
+use crate::names::NameIds;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
 use crate::timeline::action::{self, Action, Status};
@@ -36,9 +35,10 @@ use crate::timeline::{DeliveryRef, Outcome, Timelines, FOLDED, HANDOFF};
 #[derive(Clone, Debug)]
 pub struct Attempt {
     pub at: Stamp,
-    /// Recipient domain, lower case (shared between attempts).
-    pub domain: Arc<str>,
-    pub relay: Option<Arc<str>>,
+    /// Recipient domain, lower case: its number in [`Attempts::domains`].
+    pub domain: u32,
+    /// The relay: its number in [`Attempts::relays`].
+    pub relay: Option<u32>,
     /// The recipient's index in its message.
     pub rcpt: u32,
     /// `delay=` and `delays=a/b/c/d` of the attempt.
@@ -49,7 +49,7 @@ pub struct Attempt {
     /// Index into the signature table.
     pub signature: Option<u32>,
     /// The life (index into the timelines' lives, or [`FOLDED`] / [`HANDOFF`]) and the
-    /// event; 32 bits each, as the timelines number them, so an attempt takes 128 bytes.
+    /// event; 32 bits each, as the timelines number them, so an attempt takes 112 bytes.
     pub message: u32,
     pub event: u32,
 }
@@ -106,6 +106,21 @@ pub struct SignatureCount {
 pub struct Attempts {
     pub attempts: Vec<Attempt>,
     pub signatures: Vec<SignatureCount>,
+    /// The recipient domains and relays the attempts name, by number.
+    pub domains: Vec<String>,
+    pub relays: Vec<String>,
+}
+
+impl Attempts {
+    /// The recipient domain of `a`, lower case.
+    pub fn domain(&self, a: &Attempt) -> &str {
+        &self.domains[a.domain as usize]
+    }
+
+    /// The relay of `a`, if it has one.
+    pub fn relay(&self, a: &Attempt) -> Option<&str> {
+        a.relay.map(|r| self.relays[r as usize].as_str())
+    }
 }
 
 /// Collect the delivery attempts (and expiries) from the events, in time order.
@@ -174,8 +189,8 @@ pub struct AttemptReader<'a> {
     read: Vec<Attempt>,
     reason_ids: HashMap<ReasonKey<'a>, u32>,
     reasons: Vec<ReasonKey<'a>>,
-    domains: Names,
-    relays: Names,
+    domains: NameIds,
+    relays: NameIds,
 }
 
 impl<'a> AttemptReader<'a> {
@@ -186,8 +201,8 @@ impl<'a> AttemptReader<'a> {
             read: Vec::with_capacity(lines),
             reason_ids: HashMap::default(),
             reasons: Vec::new(),
-            domains: Names::default(),
-            relays: Names::default(),
+            domains: NameIds::default(),
+            relays: NameIds::default(),
         }
     }
 
@@ -218,8 +233,8 @@ impl<'a> AttemptReader<'a> {
         });
         self.read.push(Attempt {
             at: e.time,
-            domain: self.domains.get(domain_bytes(d.to), true),
-            relay: relay_of(d.relay, d.reason).map(|x| self.relays.get(x, false)),
+            domain: self.domains.id(domain_bytes(d.to), true),
+            relay: relay_of(d.relay, d.reason).map(|x| self.relays.id(x, false)),
             rcpt: 0,
             delay: d.delay,
             delays: d.delays,
@@ -241,7 +256,11 @@ impl<'a> AttemptReader<'a> {
         known: Option<&Reasons<'a>>,
     ) -> Attempts {
         let AttemptReader {
-            mut read, reasons, ..
+            mut read,
+            reasons,
+            domains,
+            relays,
+            ..
         } = self;
         // Join each line with where the builder booked it; both are in event order, so each
         // run of lines finds its first booking and walks on, a run per core at a time. A
@@ -315,6 +334,8 @@ impl<'a> AttemptReader<'a> {
         Attempts {
             attempts: read,
             signatures: sigs,
+            domains: domains.into_names(),
+            relays: relays.into_names(),
         }
     }
 }
@@ -555,7 +576,8 @@ fn peak_between(series: &[(i64, i64)], from: i64, to: i64) -> u64 {
 /// A run of failures for one (domain, class).
 struct Run {
     class: Class,
-    domain: String,
+    /// Its number in [`Attempts::domains`].
+    domain: u32,
     attempts: Vec<usize>,
 }
 
@@ -582,10 +604,10 @@ pub fn analyse(
                 || queue_series(t),
                 || {
                     // Successes per domain, in time order, for recovery.
-                    let mut successes: HashMap<&str, Vec<i64>> = HashMap::default();
+                    let mut successes: HashMap<u32, Vec<i64>> = HashMap::default();
                     for at in a {
                         if at.status == Status::Sent {
-                            successes.entry(&*at.domain).or_default().push(at.at.micros);
+                            successes.entry(at.domain).or_default().push(at.at.micros);
                         }
                     }
                     successes
@@ -595,14 +617,14 @@ pub fn analyse(
     );
     crate::timing::stage("incidents: successes");
     // 3. Runs per (domain, class).
-    let mut open_runs: HashMap<(&str, Class), Run> = HashMap::default();
+    let mut open_runs: HashMap<(u32, Class), Run> = HashMap::default();
     let mut runs: Vec<Run> = Vec::new();
     for (i, at) in a.iter().enumerate() {
         let Some(class) = at.class else { continue };
         if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
             continue;
         }
-        let key = (&*at.domain, class);
+        let key = (at.domain, class);
         let close = match open_runs.get(&key) {
             Some(r) => at.at.micros - a[*r.attempts.last().unwrap_or(&i)].at.micros > q,
             None => false,
@@ -616,7 +638,7 @@ pub fn analyse(
             .entry(key)
             .or_insert_with(|| Run {
                 class,
-                domain: at.domain.to_string(),
+                domain: at.domain,
                 attempts: Vec::new(),
             })
             .attempts
@@ -627,7 +649,12 @@ pub fn analyse(
         let msgs: BTreeSet<u32> = r.attempts.iter().map(|&i| a[i].message).collect();
         r.attempts.len() >= 3 && msgs.len() >= 2
     });
-    runs.sort_by_key(|r| (a[r.attempts[0]].at.micros, r.domain.clone()));
+    runs.sort_by_key(|r| {
+        (
+            a[r.attempts[0]].at.micros,
+            att.domains[r.domain as usize].as_str(),
+        )
+    });
 
     crate::timing::stage("incidents: runs");
     // 4. Merge runs of one class that overlap and share a relay or a signature.
@@ -637,11 +664,7 @@ pub fn analyse(
             a[r.attempts[0]].at.micros,
             a[*r.attempts.last().unwrap_or(&0)].at.micros,
         );
-        let relays: BTreeSet<&str> = r
-            .attempts
-            .iter()
-            .filter_map(|&i| a[i].relay.as_deref())
-            .collect();
+        let relays: BTreeSet<u32> = r.attempts.iter().filter_map(|&i| a[i].relay).collect();
         let sigs: BTreeSet<u32> = r.attempts.iter().filter_map(|&i| a[i].signature).collect();
         let target = groups.iter().position(|g| {
             g[0].class == r.class
@@ -653,7 +676,7 @@ pub fn analyse(
                     let overlap = rs <= oe + q && os <= re + q;
                     overlap
                         && o.attempts.iter().any(|&i| {
-                            a[i].relay.as_deref().is_some_and(|x| relays.contains(x))
+                            a[i].relay.is_some_and(|x| relays.contains(&x))
                                 || a[i].signature.is_some_and(|s| sigs.contains(&s))
                         })
                 })
@@ -676,14 +699,14 @@ pub fn analyse(
                 v
             };
             let class = g[0].class;
-            let domains: Vec<String> = g
+            let domain_ids: BTreeSet<u32> = g.iter().map(|r| r.domain).collect();
+            let domains: Vec<String> = domain_ids
                 .iter()
-                .map(|r| r.domain.clone())
+                .map(|&d| att.domains[d as usize].clone())
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let relays: BTreeSet<&str> =
-                idx.iter().filter_map(|&i| a[i].relay.as_deref()).collect();
+            let relays: BTreeSet<&str> = idx.iter().filter_map(|&i| att.relay(&a[i])).collect();
             // `host[ip]` read from a reply text names the same relay as `host[ip]:port`.
             let relays: Vec<String> = relays
                 .iter()
@@ -701,10 +724,10 @@ pub fn analyse(
                 rcpts.insert((a[i].message as usize, a[i].rcpt));
             }
             // Recovery: the first delivery to one of the domains after the last failure.
-            let recovered_at = domains
+            let recovered_at = domain_ids
                 .iter()
                 .filter_map(|d| {
-                    let s = successes.get(d.as_str())?;
+                    let s = successes.get(d)?;
                     let p = s.partition_point(|&x| x <= last.micros);
                     s.get(p).copied()
                 })
@@ -834,12 +857,12 @@ pub fn analyse(
 
     crate::timing::stage("incidents: merged");
     // 5. Recipient problems: permanent per-recipient failures.
-    let mut problems: BTreeMap<(Class, String, usize), (u64, usize)> = BTreeMap::new();
+    let mut problems: BTreeMap<(Class, &str, usize), (u64, usize)> = BTreeMap::new();
     for at in a {
         if let (Some(class), Some(sig)) = (at.class, at.signature) {
             if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
                 let e = problems
-                    .entry((class, at.domain.to_string(), sig as usize))
+                    .entry((class, att.domain(at), sig as usize))
                     .or_insert((0, at.event as usize));
                 e.0 += 1;
             }
@@ -849,7 +872,7 @@ pub fn analyse(
         .into_iter()
         .map(|((class, domain, sig), (count, ev))| RecipientProblem {
             class,
-            domain,
+            domain: domain.to_string(),
             signature: signatures[sig].signature.clone(),
             count,
             sample_line: String::from_utf8_lossy(events[ev].line).into_owned(),
@@ -1090,8 +1113,8 @@ pub fn next_checks(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_attempt_takes_128_bytes() {
+    fn an_attempt_takes_112_bytes() {
         // A million and more are held at once on a busy day's log.
-        assert!(std::mem::size_of::<super::Attempt>() <= 128);
+        assert!(std::mem::size_of::<super::Attempt>() <= 112);
     }
 }

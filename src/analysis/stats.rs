@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::classify::{self, Class};
-use super::incidents::Attempt;
+use super::incidents::{Attempt, Attempts};
 use crate::parse::Event;
 use crate::time::Stamp;
 use crate::timeline::action::Status;
@@ -168,15 +168,15 @@ pub struct Delays {
 }
 
 /// Delivery delays of delivered recipients (hand-offs to local filters excluded).
-pub fn delays(a: &[Attempt], top: usize) -> Delays {
+pub fn delays(att: &Attempts, top: usize) -> Delays {
     let mut all = Vec::new();
     let mut sum = [0f64; 4];
     let mut n = 0f64;
-    let mut per: HashMap<&str, (Vec<f64>, [f64; 4], f64)> = HashMap::default();
-    for at in a.iter().filter(|x| x.status == Status::Sent) {
+    let mut per: HashMap<u32, (Vec<f64>, [f64; 4], f64)> = HashMap::default();
+    for at in att.attempts.iter().filter(|x| x.status == Status::Sent) {
         let Some(delay) = at.delay else { continue };
         all.push(delay);
-        let e = per.entry(&*at.domain).or_default();
+        let e = per.entry(at.domain).or_default();
         e.0.push(delay);
         if let Some(ds) = at.delays {
             for k in 0..4 {
@@ -202,7 +202,7 @@ pub fn delays(a: &[Attempt], top: usize) -> Delays {
     let mut per_domain: Vec<DomainDelays> = per
         .into_iter()
         .map(|(d, (v, s, k))| DomainDelays {
-            domain: d.to_string(),
+            domain: att.domains[d as usize].clone(),
             breakdown: bd(s, k),
             delay: Percentiles::of(v),
         })
@@ -237,27 +237,27 @@ pub struct Destinations {
     pub relays: Vec<DestinationRow>,
 }
 
-pub fn destinations(a: &[Attempt], top: usize) -> Destinations {
+pub fn destinations(att: &Attempts, top: usize) -> Destinations {
     // Sorted by count and name below, so the map's order does not matter.
-    let mut doms: HashMap<&str, DestinationRow> = HashMap::default();
-    let mut relays: HashMap<&str, DestinationRow> = HashMap::default();
-    for at in a {
+    let mut doms: HashMap<u32, DestinationRow> = HashMap::default();
+    let mut relays: HashMap<u32, DestinationRow> = HashMap::default();
+    for at in &att.attempts {
         let bump = |r: &mut DestinationRow| match at.status {
             Status::Sent => r.sent += 1,
             Status::Deferred | Status::SoftBounce => r.deferred += 1,
             Status::Bounced => r.bounced += 1,
             _ => {}
         };
-        bump(doms.entry(&*at.domain).or_default());
-        if let Some(r) = at.relay.as_deref() {
+        bump(doms.entry(at.domain).or_default());
+        if let Some(r) = at.relay {
             bump(relays.entry(r).or_default());
         }
     }
-    let finish = |m: HashMap<&str, DestinationRow>| {
+    let finish = |m: HashMap<u32, DestinationRow>, names: &[String]| {
         let mut v: Vec<DestinationRow> = m
             .into_iter()
             .map(|(k, mut r)| {
-                r.name = k.to_string();
+                r.name = names[k as usize].clone();
                 let total = r.sent + r.deferred + r.bounced;
                 r.failure_rate = if total == 0 {
                     0.0
@@ -276,8 +276,8 @@ pub fn destinations(a: &[Attempt], top: usize) -> Destinations {
         v
     };
     Destinations {
-        domains: finish(doms),
-        relays: finish(relays),
+        domains: finish(doms, &att.domains),
+        relays: finish(relays, &att.relays),
     }
 }
 

@@ -448,12 +448,12 @@ pub fn build(
         || {
             rayon::join(
                 || stats::traffic(a, timelines, span_pair),
-                || stats::delays(a, 10),
+                || stats::delays(attempts, 10),
             )
         },
         || {
             rayon::join(
-                || stats::destinations(a, 25),
+                || stats::destinations(attempts, 25),
                 || stats::rejects(timelines, 15),
             )
         },
