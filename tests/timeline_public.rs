@@ -14,11 +14,12 @@ fn lightmeter(name: &str) -> std::path::PathBuf {
     ))
 }
 
-fn build(path: &std::path::Path) -> (Timelines, String) {
+fn build(path: &std::path::Path) -> (Timelines<'static>, String) {
     let mut opts = utc_options();
     opts.year = Some(2020);
-    let l = load(&[path.to_path_buf()], &opts);
-    let p = ingest::parse(&l, &opts);
+    // The timelines borrow their texts from the input: keep it for the whole test.
+    let l = Box::leak(Box::new(load(&[path.to_path_buf()], &opts)));
+    let p = Box::leak(Box::new(ingest::parse(l, &opts)));
     let t = timeline::build(&p.events, &p.dumps);
     for (ei, e) in p.events.iter().enumerate() {
         assert_eq!(
@@ -34,7 +35,7 @@ fn build(path: &std::path::Path) -> (Timelines, String) {
     )
 }
 
-fn lives<'a>(t: &'a Timelines, qid: &str) -> Vec<&'a timeline::Message> {
+fn lives<'a>(t: &'a Timelines<'_>, qid: &str) -> Vec<&'a timeline::Message<'a>> {
     t.messages
         .iter()
         .filter(|m| m.queue_id.as_str() == qid)

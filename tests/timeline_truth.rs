@@ -58,7 +58,7 @@ fn check(scenario: &str) -> (usize, Vec<String>) {
     for (i, m) in t.messages.iter().enumerate() {
         if let Some(mid) = &m.message_id {
             if !t.continues_parent(m) {
-                by_mid.entry(mid.as_str()).or_default().push(i);
+                by_mid.entry(&**mid).or_default().push(i);
             }
         }
     }

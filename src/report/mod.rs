@@ -179,7 +179,7 @@ impl QueueReport {
                     partial: m.arrival == Arrival::Unknown,
                     attempts: m.recipients.iter().map(|r| r.attempts).max().unwrap_or(0),
                     last_attempt_at: last.and_then(|r| r.last_attempt_at),
-                    last_error: last.and_then(|r| r.reason.clone()),
+                    last_error: last.and_then(|r| r.reason.as_deref().map(str::to_owned)),
                 });
             }
             joined.sort_by_key(|j| (j.stuck_since.micros, j.queue_id.clone()));
@@ -242,10 +242,10 @@ impl MessageReport {
             instance: m.instance.to_string(),
             queue_id: m.queue_id,
             life: m.life,
-            message_id: m.message_id.clone(),
-            from: m.from.clone(),
+            message_id: m.message_id.as_deref().map(str::to_owned),
+            from: m.from.as_deref().map(str::to_owned),
             size: m.size,
-            client: m.client.clone(),
+            client: m.client.as_deref().map(str::to_owned),
             arrival: m.arrival,
             received_at: m.received_at,
             removed_at: m.removed_at,
@@ -260,15 +260,15 @@ impl MessageReport {
                 .recipients
                 .iter()
                 .map(|r| RecipientReport {
-                    address: r.address.clone(),
-                    orig_to: r.orig_to.clone(),
+                    address: r.address.to_string(),
+                    orig_to: r.orig_to.as_deref().map(str::to_owned),
                     outcome: r.outcome,
                     attempts: r.attempts,
                     first_attempt_at: r.first_attempt_at,
                     last_attempt_at: r.last_attempt_at,
                     relay: r.relay.as_deref().map(str::to_string),
                     dsn: r.dsn.as_deref().map(str::to_string),
-                    reason: r.reason.clone(),
+                    reason: r.reason.as_deref().map(str::to_owned),
                     handed_to: r.handed_to_queue_id,
                 })
                 .collect(),

@@ -13,6 +13,7 @@
 
 pub mod action;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -100,9 +101,9 @@ impl LinkKind {
 
 /// One recipient of one life.
 #[derive(Clone, Debug, Serialize)]
-pub struct Recipient {
-    pub address: String,
-    pub orig_to: Option<String>,
+pub struct Recipient<'a> {
+    pub address: Cow<'a, str>,
+    pub orig_to: Option<Cow<'a, str>>,
     pub outcome: Outcome,
     /// Delivery attempts logged for it in this life.
     pub attempts: u32,
@@ -113,7 +114,7 @@ pub struct Recipient {
     pub relay: Option<Arc<str>>,
     pub dsn: Option<Arc<str>>,
     pub status: Option<Status>,
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'a, str>>,
     /// Delay of the last attempt, and its `delays=a/b/c/d`.
     pub delay: Option<f64>,
     pub delays: Option<[f64; 4]>,
@@ -127,11 +128,11 @@ pub struct Recipient {
     pub delivery: u32,
 }
 
-impl Recipient {
-    fn new(address: &[u8], orig_to: Option<&[u8]>) -> Recipient {
+impl<'a> Recipient<'a> {
+    fn new(address: &'a [u8], orig_to: Option<&'a [u8]>) -> Recipient<'a> {
         Recipient {
-            address: lossy(address),
-            orig_to: orig_to.map(lossy),
+            address: text(address),
+            orig_to: orig_to.map(text),
             outcome: Outcome::Unknown,
             attempts: 0,
             deferrals: 0,
@@ -165,7 +166,7 @@ pub struct Link {
 
 /// One life of one queue file.
 #[derive(Clone, Debug, Serialize)]
-pub struct Message {
+pub struct Message<'a> {
     /// Shared by every life of the host (one allocation per name, not per message).
     pub host: Arc<str>,
     pub instance: Arc<str>,
@@ -174,13 +175,13 @@ pub struct Message {
     pub life: u32,
     pub arrival: Arrival,
     pub received_at: Option<Stamp>,
-    pub client: Option<String>,
-    pub sasl_username: Option<String>,
+    pub client: Option<Cow<'a, str>>,
+    pub sasl_username: Option<Cow<'a, str>>,
     /// TLS of the inbound session (`… TLS connection established from …: TLSv1.3 with cipher …`).
-    pub tls: Option<String>,
-    pub uid: Option<String>,
-    pub message_id: Option<String>,
-    pub from: Option<String>,
+    pub tls: Option<Cow<'a, str>>,
+    pub uid: Option<Cow<'a, str>>,
+    pub message_id: Option<Cow<'a, str>>,
+    pub from: Option<Cow<'a, str>>,
     pub size: Option<u64>,
     pub nrcpt: Option<u32>,
     /// Entries into the active queue (`queue active` lines): 1 + retries.
@@ -193,7 +194,7 @@ pub struct Message {
     pub held: bool,
     /// Address-verification probe traffic, not mail.
     pub probe: bool,
-    pub recipients: Vec<Recipient>,
+    pub recipients: Vec<Recipient<'a>>,
     pub parent: Option<Link>,
     pub children: Vec<Link>,
     /// Notifications (NDR, delay, DSN) created about this message.
@@ -221,9 +222,9 @@ pub struct DumpEntry {
     pub reason: Option<String>,
 }
 
-impl Message {
+impl<'a> Message<'a> {
     /// A new life of `key` first seen at `at`, with nothing known of it yet.
-    fn blank(host: Arc<str>, instance: Arc<str>, key: Key, life: u32, at: Stamp) -> Message {
+    fn blank(host: Arc<str>, instance: Arc<str>, key: Key, life: u32, at: Stamp) -> Message<'a> {
         Message {
             host,
             instance,
@@ -264,13 +265,17 @@ impl Message {
         self.arrival == Arrival::Unknown || self.end == End::Open
     }
 
-    pub fn recipient_mut(&mut self, address: &[u8], orig_to: Option<&[u8]>) -> &mut Recipient {
+    pub fn recipient_mut(
+        &mut self,
+        address: &'a [u8],
+        orig_to: Option<&'a [u8]>,
+    ) -> &mut Recipient<'a> {
         let i = self.recipient_index(address, orig_to);
         &mut self.recipients[i]
     }
 
     /// The index of a recipient, added when new.
-    pub fn recipient_index(&mut self, address: &[u8], orig_to: Option<&[u8]>) -> usize {
+    pub fn recipient_index(&mut self, address: &'a [u8], orig_to: Option<&'a [u8]>) -> usize {
         let pos = self.recipients.iter().position(|r| {
             r.address.as_bytes() == address && r.orig_to.as_deref().map(str::as_bytes) == orig_to
         });
@@ -328,10 +333,10 @@ pub struct AdminSummary {
 
 /// Everything the timelines hold.
 #[derive(Debug, Default)]
-pub struct Timelines {
+pub struct Timelines<'a> {
     /// The lives kept whole: all of them, or when built with [`build_folded`], those not
     /// folded into [`Timelines::folded`].
-    pub messages: Vec<Message>,
+    pub messages: Vec<Message<'a>>,
     /// What the folded lives add to the totals, the traffic and the queue series.
     pub folded: Folded,
     /// Finished lives kept in short beyond the cap of whole ones (see [`TIMELINE_CAP`]):
@@ -466,9 +471,19 @@ fn lossy(b: &[u8]) -> String {
     }
 }
 
-fn set_text(slot: &mut Option<String>, b: Option<&[u8]>) {
+/// `b` as text, borrowed from the line when it is valid UTF-8 (nearly always), else a copy
+/// with the invalid bytes replaced: a life's texts cost no allocation until they are read,
+/// and two lives in three are folded without being read.
+fn text(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+fn set_text<'a>(slot: &mut Option<Cow<'a, str>>, b: Option<&'a [u8]>) {
     if slot.as_deref().map(str::as_bytes) != b {
-        *slot = b.map(lossy);
+        *slot = b.map(text);
     }
 }
 
@@ -502,25 +517,25 @@ pub const READ_AHEAD: usize = 1 << 14;
 ///
 /// What each line means ([`action::action`]) is read on another thread, blocks ahead of the
 /// books being kept, so both cores work; the result does not depend on the thread count.
-pub fn build(events: &[Event<'_>], dumps: &[Dump]) -> Timelines {
+pub fn build<'a>(events: &[Event<'a>], dumps: &[Dump]) -> Timelines<'a> {
     build_in_blocks(events, dumps, READ_AHEAD, None)
 }
 
 /// [`build`], folding the finished lives nobody will look at into [`Timelines::folded`] as
 /// they finish, so memory holds only the lives still open, troubled, linked or queued; past
 /// `cap` finished troubled lives, the oldest are kept in short ([`Timelines::compact`]).
-pub fn build_folded(events: &[Event<'_>], dumps: &[Dump], cap: usize) -> Timelines {
+pub fn build_folded<'a>(events: &[Event<'a>], dumps: &[Dump], cap: usize) -> Timelines<'a> {
     build_in_blocks(events, dumps, READ_AHEAD, Some(cap))
 }
 
 /// [`build`] or [`build_folded`] with the read-ahead block size given (public so tests can
 /// show that the block size and the thread count do not change the result).
-pub fn build_in_blocks(
-    events: &[Event<'_>],
+pub fn build_in_blocks<'a>(
+    events: &[Event<'a>],
     dumps: &[Dump],
     block: usize,
     fold: Option<usize>,
-) -> Timelines {
+) -> Timelines<'a> {
     build_beside(events, dumps, block, fold, &mut |_, _| {})
 }
 
@@ -538,7 +553,7 @@ pub fn build_beside<'a>(
     block: usize,
     fold: Option<usize>,
     beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
-) -> Timelines {
+) -> Timelines<'a> {
     let block = block.max(1);
     let mut read = |lo: usize| -> Vec<Action<'a>> {
         let hi = (lo + block).min(events.len());
@@ -586,7 +601,7 @@ pub const QUEUED_BLOCKS: usize = 4;
 /// The books kept while the events go by: the lives open and closed per key, and what links
 /// them.
 pub struct Builder<'a> {
-    t: Timelines,
+    t: Timelines<'a>,
     hosts: Interner<'a>,
     insts: Interner<'a>,
     open: HashMap<Key, usize>,
@@ -815,9 +830,9 @@ impl<'a> Builder<'a> {
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Smtp;
                 m.received_at = Some(e.time);
-                m.client = Some(lossy(client));
-                m.sasl_username = sasl_username.map(lossy);
-                m.tls = tls.map(lossy);
+                m.client = Some(text(client));
+                m.sasl_username = sasl_username.map(text);
+                m.tls = tls.map(text);
                 if let Some(parent) = orig_queue_id {
                     link_parent(
                         &mut t.messages,
@@ -833,9 +848,9 @@ impl<'a> Builder<'a> {
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Pickup;
                 m.received_at = Some(e.time);
-                m.uid = uid.map(lossy);
+                m.uid = uid.map(text);
                 if m.from.is_none() {
-                    m.from = from.map(lossy);
+                    m.from = from.map(text);
                 }
                 if let Some(old) = orig_id {
                     // `postsuper -r`: the old file continues as this one.
@@ -868,7 +883,7 @@ impl<'a> Builder<'a> {
             }
             Action::MessageId(id) => {
                 let m = &mut t.messages[i];
-                m.message_id = Some(lossy(id));
+                m.message_id = Some(text(id));
                 if first_event && m.arrival == Arrival::Unknown {
                     // cleanup created the file: the start of this life is in the logs.
                     m.arrival = Arrival::Cleanup;
@@ -878,7 +893,7 @@ impl<'a> Builder<'a> {
             Action::Queued { from, size, nrcpt } => {
                 let m = &mut t.messages[i];
                 m.active_entries += 1;
-                m.from = Some(lossy(from));
+                m.from = Some(text(from));
                 if m.size.is_none() {
                     m.size = size;
                 }
@@ -1002,7 +1017,7 @@ impl<'a> Builder<'a> {
                             if r.stage == b"RCPT" && e.daemon == crate::parse::Daemon::Smtpd {
                                 let rc = m.recipient_mut(to, None);
                                 rc.outcome = Outcome::Rejected;
-                                rc.reason = Some(lossy(r.text));
+                                rc.reason = Some(text(r.text));
                             }
                         }
                         if e.daemon == crate::parse::Daemon::Cleanup || r.stage != b"RCPT" {
@@ -1083,7 +1098,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Link the hops, settle the outcomes and join the queue dumps.
-    pub fn finish(mut self, dumps: &[Dump]) -> Timelines {
+    pub fn finish(mut self, dumps: &[Dump]) -> Timelines<'a> {
         // No line comes after the last: the lives ended in its last minute settle too.
         self.settle(i64::MAX);
         let Builder { mut t, fold, .. } = self;
@@ -1226,7 +1241,7 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
         }
         // A hop names its recipient by address: two recipients of one address are ambiguous.
         if !handed.is_empty() {
-            let mut seen: Vec<&str> = m.recipients.iter().map(|r| r.address.as_str()).collect();
+            let mut seen: Vec<&str> = m.recipients.iter().map(|r| &*r.address).collect();
             seen.sort_unstable();
             if seen.windows(2).any(|w| w[0] == w[1]) {
                 return None;
@@ -1258,12 +1273,12 @@ fn compactable(messages: &[Message], i: usize, f: &Fold) -> bool {
 }
 
 /// Take life `i` out of the books and free its slot for a new life.
-fn free_life(
-    t: &mut Timelines,
+fn free_life<'a>(
+    t: &mut Timelines<'a>,
     closed: &mut HashMap<Key, (usize, i64)>,
     f: &mut Fold,
     i: usize,
-) -> Message {
+) -> Message<'a> {
     let tomb = tombstone(&t.messages[i]);
     let m = std::mem::replace(&mut t.messages[i], tomb);
     let key = m.key;
@@ -1370,7 +1385,7 @@ fn hop_fits(messages: &[Message], h: &PendingHop, c: usize) -> bool {
 }
 
 /// What stays in the slot of a folded life until a new life takes it.
-fn tombstone(m: &Message) -> Message {
+fn tombstone<'a>(m: &Message<'a>) -> Message<'a> {
     Message::blank(
         m.host.clone(),
         m.instance.clone(),
@@ -1573,7 +1588,7 @@ fn propagate_outcomes(messages: &mut [Message]) {
                 child
                     .recipients
                     .iter()
-                    .position(|x| x.orig_to.as_deref() == Some(rc.address.as_str()))
+                    .position(|x| x.orig_to.as_deref() == Some(&*rc.address))
             });
         match found {
             Some(cr) => final_outcome(messages, c, cr, depth + 1),
@@ -1684,7 +1699,7 @@ impl Totals {
     }
 }
 
-impl Timelines {
+impl Timelines<'_> {
     /// The queue ID of life `i`, kept whole or in short.
     pub fn queue_id_of(&self, i: usize) -> QueueId {
         match self.messages.get(i) {
