@@ -46,8 +46,10 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
         |threads: usize, block: usize, window: usize, fold: Option<usize>| -> (String, String) {
             pool(threads).install(|| {
                 // The scan and the attempts' reading ride beside the build, block by block,
-                // as `report` runs them.
+                // as `report` runs them: on the reading thread, and on the builder's after
+                // each block is booked.
                 let mut beside = scan::Scanner::default();
+                let mut after = scan::Scanner::default();
                 let mut reader = incidents::AttemptReader::new(0);
                 let t = timeline::build_beside(
                     &parsed.events,
@@ -58,14 +60,18 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
                         beside.block(events, Some(actions));
                         reader.block(events, actions);
                     },
+                    &mut |events, actions| after.block(events, Some(actions)),
                 );
                 assert!(
                     shown(&beside.finish(&parsed.events)) == whole_scan,
                     "the scan differs when read in blocks of {block}"
                 );
-                let known = (window % 2 == 1).then_some(&scan.reasons);
-                let a = incidents::attempts_in_blocks(&parsed.events, &t, window, known);
-                let read_beside = reader.finish(&parsed.events, &t, known);
+                assert!(
+                    shown(&after.finish(&parsed.events)) == whole_scan,
+                    "the scan differs when run after each block of {block} is booked"
+                );
+                let a = incidents::attempts_in_blocks(&parsed.events, &t, window);
+                let read_beside = reader.finish(&parsed.events, &t);
                 assert!(
                     format!("{:?}\n{:?}", read_beside.attempts, read_beside.signatures)
                         == format!("{:?}\n{:?}", a.attempts, a.signatures),
@@ -95,9 +101,7 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
             );
             assert!(
                 a == attempts,
-                "attempts differ with {threads} threads, blocks of {window} (folding: {fold:?}, \
-                 reasons known ahead: {})",
-                window % 2 == 1
+                "attempts differ with {threads} threads, blocks of {window} (folding: {fold:?})"
             );
         }
     }

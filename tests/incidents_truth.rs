@@ -47,7 +47,7 @@ struct Score {
 fn analysis(p: &ingest::Parsed<'_>, dump_times: &[Option<Stamp>]) -> incidents::Analysis {
     let t = timeline::build(&p.events, &p.dumps);
     let s = scan::scan(&p.events);
-    let att = incidents::attempts(&p.events, &t, Some(&s.reasons));
+    let att = incidents::attempts(&p.events, &t);
     incidents::analyse(&p.events, &s, &t, &att, &p.dumps, dump_times, &p.postconf)
 }
 

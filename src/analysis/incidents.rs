@@ -24,7 +24,7 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::classify::Class;
-use super::scan::{classify_reason, failed, EventScan, ReasonKey, Reasons};
+use super::scan::{classify_reason, failed, EventScan, ReasonKey};
 use crate::names::NameIds;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
@@ -126,20 +126,14 @@ impl Attempts {
 /// Collect the delivery attempts (and expiries) from the events, in time order.
 ///
 /// The delivery lines' actions are worked out on every core, a block at a time, and read in
-/// order by an [`AttemptReader`]. `known` holds reasons already classified (by
-/// [`scan`](super::scan::scan)); the others are classified here.
-pub fn attempts<'a>(events: &[Event<'a>], t: &Timelines, known: Option<&Reasons<'a>>) -> Attempts {
-    attempts_in_blocks(events, t, 1 << 16, known)
+/// order by an [`AttemptReader`].
+pub fn attempts(events: &[Event<'_>], t: &Timelines) -> Attempts {
+    attempts_in_blocks(events, t, 1 << 16)
 }
 
-/// [`attempts`] with the block size given (public so tests can show that the block size,
-/// the thread count and the reasons known ahead do not change the result).
-pub fn attempts_in_blocks<'a>(
-    events: &[Event<'a>],
-    t: &Timelines,
-    block: usize,
-    known: Option<&Reasons<'a>>,
-) -> Attempts {
+/// [`attempts`] with the block size given (public so tests can show that the block size
+/// and the thread count do not change the result).
+pub fn attempts_in_blocks<'a>(events: &[Event<'a>], t: &Timelines, block: usize) -> Attempts {
     let mut reader = AttemptReader::new(t.deliveries.len());
     for refs in t.deliveries.chunks(block.max(1)) {
         let actions: Vec<Action<'a>> = refs
@@ -150,7 +144,7 @@ pub fn attempts_in_blocks<'a>(
             reader.read(d.event, &events[d.event as usize], a);
         }
     }
-    reader.finish(events, t, known)
+    reader.finish(events, t)
 }
 
 /// Whether a delivery line booked at `dr` is an attempt: not a hand-off of a folded life,
@@ -185,10 +179,11 @@ pub struct AttemptReader<'a> {
     /// The index of the next event [`AttemptReader::block`] is handed.
     next: u32,
     /// The attempts read, in event order; until `finish`, `message` and `rcpt` are unset and
-    /// `signature` holds the index of the (dsn, reason) in `reasons`.
+    /// `signature` holds the number of the (dsn, reason) in `reasons`.
     read: Vec<Attempt>,
     reason_ids: HashMap<ReasonKey<'a>, u32>,
-    reasons: Vec<ReasonKey<'a>>,
+    /// Each distinct (dsn, reason) of a failure, classified as it is first read.
+    reasons: Vec<(Class, String)>,
     domains: NameIds,
     relays: NameIds,
 }
@@ -227,7 +222,7 @@ impl<'a> AttemptReader<'a> {
             let key = (d.dsn.unwrap_or_default(), d.reason);
             let n = self.reasons.len() as u32;
             *self.reason_ids.entry(key).or_insert_with(|| {
-                self.reasons.push(key);
+                self.reasons.push(classify_reason(key));
                 n
             })
         });
@@ -247,14 +242,8 @@ impl<'a> AttemptReader<'a> {
     }
 
     /// The attempts of the lines the timelines booked, with their lives and recipients, and
-    /// the signature table, filled in time order. `events` are those read; `known` holds
-    /// reasons already classified.
-    pub fn finish(
-        self,
-        events: &[Event<'a>],
-        t: &Timelines,
-        known: Option<&Reasons<'a>>,
-    ) -> Attempts {
+    /// the signature table, filled in time order. `events` are those read.
+    pub fn finish(self, events: &[Event<'a>], t: &Timelines) -> Attempts {
         let AttemptReader {
             mut read,
             reasons,
@@ -282,20 +271,6 @@ impl<'a> AttemptReader<'a> {
             }
         });
         read.retain(|a| a.message != HANDOFF);
-        // The reasons not classified ahead, classified on every core.
-        let fresh: Vec<Option<(Class, String)>> = reasons
-            .par_iter()
-            .map(|k| match known {
-                Some(kn) if kn.contains_key(k) => None,
-                _ => Some(classify_reason(*k)),
-            })
-            .collect();
-        let class_of = |id: usize| -> &(Class, String) {
-            match &fresh[id] {
-                Some(v) => v,
-                None => &known.expect("classified ahead")[&reasons[id]],
-            }
-        };
         // Signatures are numbered in time order, from the attempts kept.
         let mut seen: Vec<Option<(Class, u32)>> = vec![None; reasons.len()];
         let mut sig_index: HashMap<(Class, &str), u32> = HashMap::default();
@@ -307,7 +282,7 @@ impl<'a> AttemptReader<'a> {
             let (class, idx) = match seen[id as usize] {
                 Some(v) => v,
                 None => {
-                    let (class, sig) = class_of(id as usize);
+                    let (class, sig) = &reasons[id as usize];
                     let n = sigs.len() as u32;
                     let idx = *sig_index.entry((*class, sig.as_str())).or_insert(n);
                     if idx == n {

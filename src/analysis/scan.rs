@@ -64,9 +64,21 @@ pub struct Scanner<'a> {
     /// The interval before each event but the first, for [`stats::gaps`].
     intervals: Vec<i64>,
     last: Option<i64>,
+    /// Leave the failure reasons to someone else ([`Scanner::without_reasons`]).
+    no_reasons: bool,
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner that leaves [`EventScan::reasons`] empty: `report` classifies the reasons
+    /// as it reads the attempts ([`AttemptReader`](super::incidents::AttemptReader)), on
+    /// the other thread, and runs this scan on the builder's.
+    pub fn without_reasons() -> Scanner<'a> {
+        Scanner {
+            no_reasons: true,
+            ..Scanner::default()
+        }
+    }
+
     /// Scan the next `events`; `actions`, when given, are theirs ([`action::action`] of
     /// each), so they are not worked out again.
     pub fn block(&mut self, events: &[Event<'a>], actions: Option<&[Action<'a>]>) {
@@ -126,7 +138,8 @@ impl<'a> Scanner<'a> {
                 }
                 // A delivery action has a `status=` field: without the actions, look for
                 // one before working the action out.
-                d if (d == Daemon::Qmgr || d.is_delivery_agent())
+                d if !self.no_reasons
+                    && (d == Daemon::Qmgr || d.is_delivery_agent())
                     && (actions.is_some() || find::STATUS.find(text).is_some()) =>
                 {
                     if let Action::Delivery(d) = action_of(k, e) {

@@ -90,24 +90,24 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(timeline::TIMELINE_CAP)
     });
-    // The delivery lines are read into attempts there too (about a fifth of the lines).
-    let mut scanner = crate::analysis::scan::Scanner::default();
+    // The delivery lines are read into attempts there too (about a fifth of the lines), and
+    // their failure reasons classified; the rest of the scan runs on the builder's thread
+    // after each block, to even out the two.
+    let mut scanner = crate::analysis::scan::Scanner::without_reasons();
     let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.events.len() / 4);
     let timelines = timeline::build_beside(
         &parsed.events,
         &parsed.dumps,
         timeline::READ_AHEAD,
         fold,
-        &mut |events, actions| {
-            scanner.block(events, Some(actions));
-            reader.block(events, actions);
-        },
+        &mut |events, actions| reader.block(events, actions),
+        &mut |events, actions| scanner.block(events, Some(actions)),
     );
     let scan = scanner.finish(&parsed.events);
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     stage("classifying delivery attempts");
-    let attempts = reader.finish(&parsed.events, &timelines, Some(&scan.reasons));
+    let attempts = reader.finish(&parsed.events, &timelines);
     crate::timing::stage("attempts");
     stage("finding incidents");
     let analysis = crate::analysis::incidents::analyse(
