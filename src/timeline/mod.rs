@@ -20,7 +20,6 @@ use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 
-use crate::names::Names;
 use crate::parse::{Event, QueueId, QueueRef};
 use crate::qdump::Dump;
 use crate::time::Stamp;
@@ -110,9 +109,8 @@ pub struct Recipient<'a> {
     pub deferrals: u32,
     pub first_attempt_at: Option<Stamp>,
     pub last_attempt_at: Option<Stamp>,
-    /// Shared between recipients: relays and DSN codes repeat.
-    pub relay: Option<Arc<str>>,
-    pub dsn: Option<Arc<str>>,
+    pub relay: Option<Cow<'a, str>>,
+    pub dsn: Option<Cow<'a, str>>,
     pub status: Option<Status>,
     pub reason: Option<Cow<'a, str>>,
     /// Delay of the last attempt, and its `delays=a/b/c/d`.
@@ -613,8 +611,6 @@ pub struct Builder<'a> {
     lives: HashMap<Key, u32>,
     // Inbound TLS per smtpd process, for the next `client=` of that process.
     smtpd_tls: HashMap<(u16, u32), &'a [u8]>,
-    /// Relays and DSN codes, shared between recipients.
-    names: Names,
     fold: Option<Fold>,
 }
 
@@ -692,7 +688,6 @@ impl<'a> Builder<'a> {
             closed: HashMap::default(),
             lives: HashMap::default(),
             smtpd_tls: HashMap::default(),
-            names: Names::default(),
             fold: None,
         }
     }
@@ -731,7 +726,6 @@ impl<'a> Builder<'a> {
             closed,
             lives,
             smtpd_tls,
-            names,
             fold,
         } = self;
         let h = hosts.id(e.host());
@@ -932,8 +926,8 @@ impl<'a> Builder<'a> {
                 }
                 r.last_attempt_at = Some(e.time);
                 // Retries repeat the same texts: allocate only when they change.
-                names.set(&mut r.relay, Some(d.relay));
-                names.set(&mut r.dsn, d.dsn);
+                set_text(&mut r.relay, Some(d.relay));
+                set_text(&mut r.dsn, d.dsn);
                 r.status = Some(d.status);
                 set_text(&mut r.reason, Some(d.reason));
                 r.delay = d.delay;
