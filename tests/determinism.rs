@@ -46,10 +46,8 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
         |threads: usize, block: usize, window: usize, fold: Option<usize>| -> (String, String) {
             pool(threads).install(|| {
                 // The scan and the attempts' reading ride beside the build, block by block,
-                // as `report` runs them: on the reading thread, and on the builder's after
-                // each block is booked.
+                // as `report` runs them.
                 let mut beside = scan::Scanner::default();
-                let mut after = scan::Scanner::default();
                 let mut reader = incidents::AttemptReader::new(0);
                 let t = timeline::build_beside(
                     &parsed.events,
@@ -60,15 +58,10 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
                         beside.block(events, Some(actions));
                         reader.block(events, actions);
                     },
-                    &mut |events, actions| after.block(events, Some(actions)),
                 );
                 assert!(
                     shown(&beside.finish(&parsed.events)) == whole_scan,
                     "the scan differs when read in blocks of {block}"
-                );
-                assert!(
-                    shown(&after.finish(&parsed.events)) == whole_scan,
-                    "the scan differs when run after each block of {block} is booked"
                 );
                 let a = incidents::attempts_in_blocks(&parsed.events, &t, window);
                 let read_beside = reader.finish(&parsed.events, &t);

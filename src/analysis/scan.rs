@@ -69,9 +69,8 @@ pub struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    /// A scanner that leaves [`EventScan::reasons`] empty: `report` classifies the reasons
-    /// as it reads the attempts ([`AttemptReader`](super::incidents::AttemptReader)), on
-    /// the other thread, and runs this scan on the builder's.
+    /// A scanner that leaves [`EventScan::reasons`] empty, for when the reasons are
+    /// classified as the attempts are read ([`AttemptReader`](super::incidents::AttemptReader)).
     pub fn without_reasons() -> Scanner<'a> {
         Scanner {
             no_reasons: true,

@@ -91,8 +91,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
             .unwrap_or(timeline::TIMELINE_CAP)
     });
     // The delivery lines are read into attempts there too (about a fifth of the lines), and
-    // their failure reasons classified; the rest of the scan runs on the builder's thread
-    // after each block, to even out the two.
+    // their failure reasons classified, so the scan leaves the reasons out.
     let mut scanner = crate::analysis::scan::Scanner::without_reasons();
     let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.events.len() / 4);
     let timelines = timeline::build_beside(
@@ -100,8 +99,10 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         &parsed.dumps,
         timeline::READ_AHEAD,
         fold,
-        &mut |events, actions| reader.block(events, actions),
-        &mut |events, actions| scanner.block(events, Some(actions)),
+        &mut |events, actions| {
+            scanner.block(events, Some(actions));
+            reader.block(events, actions);
+        },
     );
     let scan = scanner.finish(&parsed.events);
     crate::timing::stage("timelines");

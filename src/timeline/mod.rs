@@ -534,24 +534,23 @@ pub fn build_in_blocks<'a>(
     block: usize,
     fold: Option<usize>,
 ) -> Timelines<'a> {
-    build_beside(events, dumps, block, fold, &mut |_, _| {}, &mut |_, _| {})
+    build_beside(events, dumps, block, fold, &mut |_, _| {})
 }
 
 /// [`build_in_blocks`], handing each block of events and their actions to `beside` as it is
-/// read ahead, and to `after` once it is booked, in order, so work that needs every event
-/// once can run there instead of in a pass of its own.
+/// read ahead, in order, so work that needs every event once can run there instead of in a
+/// pass of its own.
 ///
 /// With two threads or more, a thread of its own works out the actions and runs `beside`
 /// up to [`QUEUED_BLOCKS`] blocks ahead of the builder, so neither side waits for the other
-/// at every block; `after` runs on the builder's thread, to even out the two. On one
-/// thread, each block is read, then booked.
+/// at every block: the builder and the reading each take about half of the work, and which
+/// one is ahead changes from block to block. On one thread, each block is read, then booked.
 pub fn build_beside<'a>(
     events: &[Event<'a>],
     dumps: &[Dump],
     block: usize,
     fold: Option<usize>,
     beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
-    after: &mut dyn FnMut(&[Event<'a>], &[Action<'a>]),
 ) -> Timelines<'a> {
     let block = block.max(1);
     let mut read = |lo: usize| -> Vec<Action<'a>> {
@@ -565,10 +564,9 @@ pub fn build_beside<'a>(
         b.fold(dumps, cap);
     }
     let mut feed = |lo: usize, acts: Vec<Action<'a>>| {
-        for (j, act) in acts.iter().enumerate() {
-            b.feed(lo + j, &events[lo + j], *act);
+        for (j, act) in acts.into_iter().enumerate() {
+            b.feed(lo + j, &events[lo + j], act);
         }
-        after(&events[lo..lo + acts.len()], &acts);
     };
     let starts = (0..events.len()).step_by(block);
     if rayon::current_num_threads() < 2 {
