@@ -1,6 +1,6 @@
 //! The work split between cores must never show in the results: the timelines and the scan
 //! beside them (whatever the read-ahead block), the attempts and their signature table
-//! (whatever the window), and the whole report (whatever `--threads`) are the same as on one
+//! (read beside the build or after it, whatever the block), and the whole report (whatever `--threads`) are the same as on one
 //! thread.
 
 mod common;
@@ -29,17 +29,10 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
     let parsed = ingest::parse(&loaded, &opts);
     assert!(parsed.events.len() > 1000, "the lab's combined history");
 
-    // The reasons classified ahead (as `report` does, on the other core) change nothing.
+    // The scan in one pass, to compare the scans beside the build with.
     let scan = scan::scan(&parsed.events);
-    assert!(
-        !scan.reasons.is_empty(),
-        "the scan finds the failure reasons"
-    );
-    let shown = |s: &EventScan<'_>| -> String {
-        let mut reasons: Vec<_> = s.reasons.iter().collect();
-        reasons.sort();
-        format!("{:?}\n{:?}\n{:?}\n{reasons:?}", s.hosts, s.gaps, s.admin)
-    };
+    let shown =
+        |s: &EventScan<'_>| -> String { format!("{:?}\n{:?}\n{:?}", s.hosts, s.gaps, s.admin) };
     let whole_scan = shown(&scan);
     assert!(whole_scan.contains("Reload"), "the lab's admin reloads");
     let run =

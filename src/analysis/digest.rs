@@ -991,10 +991,7 @@ fn day_incidents(
     postconf: &BTreeMap<String, String>,
     range: Option<(i64, i64)>,
 ) -> Vec<IncidentRow> {
-    // The attempts classify the failure reasons; the scan need not.
-    let mut scanner = super::scan::Scanner::without_reasons();
-    scanner.block(all, None);
-    let scan = scanner.finish(all);
+    let scan = super::scan::scan(all);
     let att = incidents::attempts(all, t);
     let times: Vec<Option<Stamp>> = dumps.iter().map(|d| d.taken_at).collect();
     let a = incidents::analyse(all, &scan, t, &att, dumps, &times, postconf);

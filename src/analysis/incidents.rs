@@ -24,12 +24,29 @@ use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 use super::classify::Class;
-use super::scan::{classify_reason, failed, EventScan, ReasonKey};
+use super::scan::EventScan;
 use crate::names::NameIds;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
 use crate::timeline::action::{self, Action, Status};
 use crate::timeline::{DeliveryRef, Outcome, Timelines, FOLDED, HANDOFF};
+
+/// A delivery's (dsn, reason): the key reasons are classified by.
+pub type ReasonKey<'a> = (&'a [u8], &'a [u8]);
+
+/// Whether a delivery status is a failure whose reason is classified.
+pub fn failed(s: Status) -> bool {
+    matches!(s, Status::Deferred | Status::Bounced | Status::SoftBounce)
+}
+
+/// Classify a (dsn, reason): its class and its signature.
+pub fn classify_reason((dsn, reason): ReasonKey<'_>) -> (Class, String) {
+    let dsn = (!dsn.is_empty()).then_some(dsn);
+    (
+        super::classify::classify(dsn, reason),
+        super::classify::signature(reason),
+    )
+}
 
 /// One delivery attempt of one recipient.
 #[derive(Clone, Debug)]

@@ -1,5 +1,6 @@
 //! What the events tell on their own, without the timelines: events per host, the gaps in the
-//! log, the admin's actions and restarts, and the class of every failure reason.
+//! log, and the admin's actions and restarts. (The failure reasons are classified as the
+//! attempts are read: [`AttemptReader`](super::incidents::AttemptReader).)
 //!
 //! One sequential pass over the events. `report` runs it block by block ([`Scanner`]) on the
 //! other core, on the blocks the timeline builder reads ahead, with the actions already worked
@@ -7,19 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap as HashMap;
-
-use super::classify::{self, Class};
 use super::incidents::{Marker, MarkerKind};
 use super::stats::{self, Gap};
-use crate::parse::{find, Daemon, Event};
-use crate::timeline::action::{self, Action, Status};
-
-/// A delivery's (dsn, reason): the key reasons are classified by.
-pub type ReasonKey<'a> = (&'a [u8], &'a [u8]);
-
-/// Each distinct failure reason's class and signature.
-pub type Reasons<'a> = HashMap<ReasonKey<'a>, (Class, String)>;
+use crate::parse::{Daemon, Event};
+use crate::timeline::action::{self, Action};
 
 /// What [`scan`] found.
 pub struct EventScan<'a> {
@@ -29,19 +21,6 @@ pub struct EventScan<'a> {
     pub gaps: Vec<Gap>,
     /// Reloads, restarts and `postsuper` summaries, in event order.
     pub admin: Vec<Marker>,
-    /// Every (dsn, reason) of a deferred or bounced delivery line, classified once.
-    pub reasons: Reasons<'a>,
-}
-
-/// Whether a delivery status is a failure whose reason is classified.
-pub fn failed(s: Status) -> bool {
-    matches!(s, Status::Deferred | Status::Bounced | Status::SoftBounce)
-}
-
-/// Classify a (dsn, reason): its class and its signature.
-pub fn classify_reason((dsn, reason): ReasonKey<'_>) -> (Class, String) {
-    let dsn = (!dsn.is_empty()).then_some(dsn);
-    (classify::classify(dsn, reason), classify::signature(reason))
 }
 
 /// Scan the events once (see the module documentation).
@@ -52,32 +31,19 @@ pub fn scan<'a>(events: &[Event<'a>]) -> EventScan<'a> {
 }
 
 /// [`scan`] block by block, in event order: `report` feeds it the blocks the timeline
-/// builder reads ahead, with their actions, so it runs beside the builder on the other core
-/// and no delivery line is read twice.
+/// builder reads ahead, with their actions, so it runs beside the builder on the other core.
 #[derive(Default)]
 pub struct Scanner<'a> {
     // Few hosts, long runs of one: count runs, then sum them by name.
     hosts: BTreeMap<&'a [u8], u64>,
     run: Option<(&'a [u8], u64)>,
     admin: Vec<Marker>,
-    reasons: Reasons<'a>,
     /// The interval before each event but the first, for [`stats::gaps`].
     intervals: Vec<i64>,
     last: Option<i64>,
-    /// Leave the failure reasons to someone else ([`Scanner::without_reasons`]).
-    no_reasons: bool,
 }
 
 impl<'a> Scanner<'a> {
-    /// A scanner that leaves [`EventScan::reasons`] empty, for when the reasons are
-    /// classified as the attempts are read ([`AttemptReader`](super::incidents::AttemptReader)).
-    pub fn without_reasons() -> Scanner<'a> {
-        Scanner {
-            no_reasons: true,
-            ..Scanner::default()
-        }
-    }
-
     /// Scan the next `events`; `actions`, when given, are theirs ([`action::action`] of
     /// each), so they are not worked out again.
     pub fn block(&mut self, events: &[Event<'a>], actions: Option<&[Action<'a>]>) {
@@ -135,21 +101,6 @@ impl<'a> Scanner<'a> {
                         });
                     }
                 }
-                // A delivery action has a `status=` field: without the actions, look for
-                // one before working the action out.
-                d if !self.no_reasons
-                    && (d == Daemon::Qmgr || d.is_delivery_agent())
-                    && (actions.is_some() || find::STATUS.find(text).is_some()) =>
-                {
-                    if let Action::Delivery(d) = action_of(k, e) {
-                        if failed(d.status) {
-                            let key = (d.dsn.unwrap_or_default(), d.reason);
-                            self.reasons
-                                .entry(key)
-                                .or_insert_with(|| classify_reason(key));
-                        }
-                    }
-                }
                 _ => {}
             }
         }
@@ -165,7 +116,6 @@ impl<'a> Scanner<'a> {
             hosts: self.hosts,
             gaps: stats::gaps(events, &self.intervals, 10),
             admin: self.admin,
-            reasons: self.reasons,
         }
     }
 }

@@ -91,8 +91,8 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
             .unwrap_or(timeline::TIMELINE_CAP)
     });
     // The delivery lines are read into attempts there too (about a fifth of the lines), and
-    // their failure reasons classified, so the scan leaves the reasons out.
-    let mut scanner = crate::analysis::scan::Scanner::without_reasons();
+    // their failure reasons classified.
+    let mut scanner = crate::analysis::scan::Scanner::default();
     let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.events.len() / 4);
     let timelines = timeline::build_beside(
         &parsed.events,
