@@ -460,18 +460,15 @@ impl<'a> Interner<'a> {
     }
 }
 
-/// `b` as text, invalid UTF-8 replaced. Log texts are nearly always valid, and `from_utf8`
-/// checks them a word at a time where `from_utf8_lossy` walks them chunk by chunk.
+/// `b` as owned text, invalid UTF-8 replaced.
 fn lossy(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
-    }
+    text(b).into_owned()
 }
 
 /// `b` as text, borrowed from the line when it is valid UTF-8 (nearly always), else a copy
 /// with the invalid bytes replaced: a life's texts cost no allocation until they are read,
-/// and two lives in three are folded without being read.
+/// and two lives in three are folded without being read. (`from_utf8` checks a valid text a
+/// word at a time, where `from_utf8_lossy` walks it chunk by chunk.)
 fn text(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),
@@ -923,7 +920,7 @@ impl<'a> Builder<'a> {
                     r.first_attempt_at = Some(e.time);
                 }
                 r.last_attempt_at = Some(e.time);
-                // Retries repeat the same texts: allocate only when they change.
+                // Retries repeat the same texts: keep them unless they change.
                 set_text(&mut r.relay, Some(d.relay));
                 set_text(&mut r.dsn, d.dsn);
                 r.status = Some(d.status);
