@@ -83,7 +83,7 @@ pub fn traffic(a: &[Attempt], t: &Timelines, span: Option<(Stamp, Stamp)>) -> Tr
         (0..n as i64).contains(&i).then_some(i as usize)
     };
     for at in a {
-        if let Some(i) = idx(at.at) {
+        if let Some(i) = idx(at.at()) {
             match at.status {
                 Status::Sent => buckets[i].delivered += 1,
                 Status::Deferred | Status::SoftBounce => buckets[i].deferred += 1,
@@ -174,11 +174,11 @@ pub fn delays(att: &Attempts, top: usize) -> Delays {
     let mut n = 0f64;
     let mut per: HashMap<u32, (Vec<f64>, [f64; 4], f64)> = HashMap::default();
     for at in att.attempts.iter().filter(|x| x.status == Status::Sent) {
-        let Some(delay) = at.delay else { continue };
+        let Some(delay) = at.delay() else { continue };
         all.push(delay);
         let e = per.entry(at.domain).or_default();
         e.0.push(delay);
-        if let Some(ds) = at.delays {
+        if let Some(ds) = at.delays() {
             for k in 0..4 {
                 sum[k] += ds[k];
                 e.1[k] += ds[k];
@@ -249,7 +249,7 @@ pub fn destinations(att: &Attempts, top: usize) -> Destinations {
             _ => {}
         };
         bump(doms.entry(at.domain).or_default());
-        if let Some(r) = at.relay {
+        if let Some(r) = at.relay() {
             bump(relays.entry(r).or_default());
         }
     }
