@@ -38,9 +38,6 @@ pub struct Scanner<'a> {
     hosts: BTreeMap<&'a [u8], u64>,
     run: Option<(&'a [u8], u64)>,
     admin: Vec<Marker>,
-    /// The interval before each event but the first, for [`stats::gaps`].
-    intervals: Vec<i64>,
-    last: Option<i64>,
 }
 
 impl<'a> Scanner<'a> {
@@ -52,13 +49,7 @@ impl<'a> Scanner<'a> {
             Some(a) => a[k],
             None => action::action(e),
         };
-        self.intervals.reserve(events.len());
         for (k, e) in events.iter().enumerate() {
-            let t = e.time.micros;
-            if let Some(last) = self.last {
-                self.intervals.push(t - last);
-            }
-            self.last = Some(t);
             match &mut self.run {
                 Some((h, n)) if *h == e.host() => *n += 1,
                 _ => {
@@ -108,13 +99,12 @@ impl<'a> Scanner<'a> {
 
     /// What the scan found; `events` are all the events scanned, in order.
     pub fn finish(mut self, events: &[Event<'_>]) -> EventScan<'a> {
-        debug_assert_eq!(self.intervals.len(), events.len().saturating_sub(1));
         if let Some((h, n)) = self.run.take() {
             *self.hosts.entry(h).or_insert(0) += n;
         }
         EventScan {
             hosts: self.hosts,
-            gaps: stats::gaps(events, &self.intervals, 10),
+            gaps: stats::gaps(events, 10),
             admin: self.admin,
         }
     }
