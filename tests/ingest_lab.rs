@@ -541,3 +541,47 @@ fn logs_of_the_same_lines_merge_line_by_line_in_time_order() {
         assert_eq!(g, w, "merged event {k}");
     }
 }
+
+/// Every event leaves ingest with its instant resolved, and a year-less stamp reads back as it
+/// was written once its year is resolved: on the whole lab and public corpus, read in a zone
+/// with summer time.
+#[test]
+fn every_yearless_stamp_is_resolved_and_reads_back_as_written() {
+    use mailsleuth::parse::{parse_line, Line, UNRESOLVED};
+    let opts = ingest::Options {
+        zone: mailsleuth::time::Zone::parse("Europe/Berlin").unwrap(),
+        ..ingest::Options::default()
+    };
+    let (mut events, mut yearless) = (0, 0);
+    for dir in ["lab", "public"] {
+        let mut dirs: Vec<_> = std::fs::read_dir(corpus(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        for path in dirs {
+            let l = load(std::slice::from_ref(&path), &opts);
+            let p = ingest::parse(&l, &opts);
+            for e in &p.events {
+                events += 1;
+                let at = format!("{} {:?}", path.display(), e.loc);
+                assert_ne!(e.time.offset_secs, UNRESOLVED, "{at}");
+                let RawTime::Civil(c) = e.raw_time() else {
+                    continue;
+                };
+                yearless += 1;
+                match parse_line(e.line) {
+                    Line::Postfix { event, .. } => {
+                        assert_eq!(event.raw_time(), RawTime::Civil(c), "{at}")
+                    }
+                    other => panic!("{at}: {other:?}"),
+                }
+            }
+        }
+    }
+    assert!(
+        yearless > 10_000 && events > yearless,
+        "{yearless} of {events}"
+    );
+}
