@@ -49,6 +49,11 @@ pub fn stage(name: &str) {
     );
 }
 
+/// Whether the stage timings are on.
+pub fn enabled() -> bool {
+    start().is_some()
+}
+
 /// Print a count worth knowing next to the stages (when timing).
 pub fn note(what: std::fmt::Arguments<'_>) {
     if start().is_some() {

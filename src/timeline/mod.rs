@@ -572,19 +572,39 @@ pub fn build_beside<'a>(
             feed(lo, acts);
         }
     } else {
+        // Time each side spends waiting for the other (printed with the stage timings).
+        let timed = crate::timing::enabled();
+        let waited =
+            |since: Option<std::time::Instant>| since.map_or(0.0, |t| t.elapsed().as_secs_f64());
         std::thread::scope(|s| {
             let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BLOCKS);
-            s.spawn(move || {
+            let reader = s.spawn(move || {
+                let mut blocked = 0.0;
                 for lo in starts {
+                    let acts = read(lo);
+                    let t = timed.then(std::time::Instant::now);
                     // The builder stopped (it panicked): stop reading.
-                    if tx.send((lo, read(lo))).is_err() {
+                    if tx.send((lo, acts)).is_err() {
                         break;
                     }
+                    blocked += waited(t);
                 }
+                blocked
             });
-            for (lo, acts) in rx {
+            let mut starved = 0.0;
+            loop {
+                let t = timed.then(std::time::Instant::now);
+                let Ok((lo, acts)) = rx.recv() else { break };
+                starved += waited(t);
                 feed(lo, acts);
             }
+            // A panic of the reading goes on as the builder's.
+            let blocked = reader
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            crate::timing::note(format_args!(
+                "lives: the builder waited {starved:.2} s for the reading, the reading {blocked:.2} s for the builder"
+            ));
         });
     }
     b.finish(dumps)
