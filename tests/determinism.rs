@@ -129,7 +129,9 @@ fn the_scan_in_blocks_finds_the_gaps_at_block_edges() {
     assert!(n > 1000, "the lab's combined history");
     for (from, hours) in [(n / 3, 2), (2 * n / 3, 3)] {
         for e in &mut events[from..] {
-            e.time.micros += hours * 3_600_000_000;
+            let mut t = e.time();
+            t.micros += hours * 3_600_000_000;
+            e.set_time(t);
         }
     }
     let whole = scan::scan(&events);

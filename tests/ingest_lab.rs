@@ -55,7 +55,7 @@ fn content_counts(paths: &[std::path::PathBuf]) -> (usize, BTreeMap<String, usiz
     for e in &p.events {
         let key = format!(
             "{} {} {:?} {}",
-            e.time.unix_secs(),
+            e.time().unix_secs(),
             e.tag(),
             e.queue(),
             String::from_utf8_lossy(e.text())
@@ -78,7 +78,7 @@ fn rfc3339_set_is_ordered_and_dated_from_its_stamps() {
     let opts = utc_options();
     let l = load(&combined_set("mail-rfc3339.log"), &opts);
     let p = ingest::parse(&l, &opts);
-    assert!(p.events.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(p.events.windows(2).all(|w| w[0].time() <= w[1].time()));
     for s in &p.stats {
         assert_eq!(s.year, Some(YearEvidence::InStamps));
         assert_eq!(s.format_name(), Some("rfc3339"));
@@ -90,7 +90,7 @@ fn rfc3339_set_is_ordered_and_dated_from_its_stamps() {
         .map(|l| l[..32].to_string())
         .min()
         .unwrap();
-    assert_eq!(p.events.first().unwrap().time.to_string(), earliest);
+    assert_eq!(p.events.first().unwrap().time().to_string(), earliest);
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn a_flag_year_wins_and_rollover_starts_the_next_year() {
     assert_eq!(p.stats[0].year, Some(YearEvidence::Flag { year: 2025 }));
     assert_eq!(p.stats[0].first_at.unwrap().year(), 2025);
     assert_eq!(p.stats[0].last_at.unwrap().year(), 2026);
-    assert!(p.events.windows(2).all(|w| w[0].time <= w[1].time));
+    assert!(p.events.windows(2).all(|w| w[0].time() <= w[1].time()));
     assert_eq!(p.events.len(), lines.len());
 }
 
@@ -412,7 +412,7 @@ fn a_log_of_many_chunks_keeps_every_line_number_and_stamp() {
         seen[n] = true;
         let s = &single[i % single.len()];
         assert_eq!(e.raw_time(), s.raw_time(), "event {i}");
-        assert_eq!(e.time, s.time, "event {i} (line {n})");
+        assert_eq!(e.time(), s.time(), "event {i} (line {n})");
     }
 }
 
@@ -472,7 +472,7 @@ fn a_new_year_inside_a_resolve_block_dates_every_later_block_in_the_new_year() {
         let want =
             mailsleuth::time::days_from_civil(year, month, day) * 86_400_000_000 + c.micros_of_day;
         assert_eq!(
-            (e.time.micros, e.time.offset_secs),
+            (e.time().micros, e.time().offset_secs),
             (want, 0),
             "event {i} (line {}) dated in {year}",
             e.loc.line
@@ -514,7 +514,7 @@ fn logs_of_the_same_lines_merge_line_by_line_in_time_order() {
             ingest::parse(&l, &opts)
                 .events
                 .iter()
-                .map(|e| (e.time.micros, e.loc.line))
+                .map(|e| (e.time().micros, e.loc.line))
                 .collect()
         })
         .collect();
@@ -532,7 +532,7 @@ fn logs_of_the_same_lines_merge_line_by_line_in_time_order() {
     }
     let got: Vec<(i64, u32, u32)> = merged
         .iter()
-        .map(|e| (e.time.micros, e.loc.input, e.loc.line))
+        .map(|e| (e.time().micros, e.loc.input, e.loc.line))
         .collect();
     let switches = got.windows(2).filter(|w| w[0].1 != w[1].1).count();
     assert!(switches > 300, "the logs interleave ({switches} switches)");
@@ -566,7 +566,7 @@ fn every_yearless_stamp_is_resolved_and_reads_back_as_written() {
             for e in &p.events {
                 events += 1;
                 let at = format!("{} {:?}", path.display(), e.loc);
-                assert_ne!(e.time.offset_secs, UNRESOLVED, "{at}");
+                assert_ne!(e.time().offset_secs, UNRESOLVED, "{at}");
                 let RawTime::Civil(c) = e.raw_time() else {
                     continue;
                 };

@@ -40,7 +40,7 @@ fn parse_and_touch(line: &[u8]) {
             assert!(e.instance().starts_with(b"postfix"));
             assert!(!e.daemon_name().is_empty());
             assert_eq!(Daemon::from_name(e.daemon_name()), e.daemon);
-            let _ = (e.raw_time(), e.time, e.format.name(), e.format.has_year());
+            let _ = (e.raw_time(), e.time(), e.format.name(), e.format.has_year());
             if let RawTime::Civil(c) = e.raw_time() {
                 let _ = (c.ordinal_secs(), c.local_micros(2026));
             }
@@ -715,7 +715,7 @@ proptest! {
         prop_assert_eq!(e.raw_time(), time.raw, "time of {}", line);
         prop_assert_eq!(e.format, time.format);
         if let RawTime::Absolute(s) = time.raw {
-            prop_assert_eq!(e.time, s);
+            prop_assert_eq!(e.time(), s);
         }
         prop_assert_eq!(e.flags & flags::UNWRAPPED != 0, p.wrapped.is_some());
         prop_assert_eq!(e.host(), p.host.as_bytes());

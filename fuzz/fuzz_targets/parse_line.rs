@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(e.instance().starts_with(b"postfix"));
             assert!(!e.daemon_name().is_empty());
             assert_eq!(Daemon::from_name(e.daemon_name()), e.daemon);
-            let _ = (e.format.name(), e.format.has_year(), e.time.to_string());
+            let _ = (e.format.name(), e.format.has_year(), e.time().to_string());
             match e.raw_time() {
                 RawTime::Civil(c) => {
                     let _ = (c.ordinal_secs(), c.local_micros(2026));

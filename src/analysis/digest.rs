@@ -109,7 +109,7 @@ pub struct Period {
 /// line is older than the clock's yesterday, `today` and `yesterday` are taken relative to
 /// the newest line's day, and the period's note says so.
 pub fn select<'a>(events: &[Event<'a>], spec: DaySpec, today: i64) -> (Vec<Event<'a>>, Period) {
-    let newest = events.iter().map(|e| local_day(e.time)).max();
+    let newest = events.iter().map(|e| local_day(e.time())).max();
     let mut note = None;
     let (selection, day) = match spec {
         DaySpec::All => ("all".to_string(), None),
@@ -142,19 +142,19 @@ pub fn select<'a>(events: &[Event<'a>], spec: DaySpec, today: i64) -> (Vec<Event
         None => events.to_vec(),
         Some(d) => events
             .iter()
-            .filter(|e| local_day(e.time) == d)
+            .filter(|e| local_day(e.time()) == d)
             .copied()
             .collect(),
     };
-    let mut days: Vec<i64> = selected.iter().map(|e| local_day(e.time)).collect();
+    let mut days: Vec<i64> = selected.iter().map(|e| local_day(e.time())).collect();
     days.sort_unstable();
     days.dedup();
     let period = Period {
         selection,
         day: day.map(date_string),
         note,
-        first: selected.iter().map(|e| e.time).min_by_key(|t| t.micros),
-        last: selected.iter().map(|e| e.time).max_by_key(|t| t.micros),
+        first: selected.iter().map(|e| e.time()).min_by_key(|t| t.micros),
+        last: selected.iter().map(|e| e.time()).max_by_key(|t| t.micros),
         days: days.into_iter().map(date_string).collect(),
         events: selected.len() as u64,
         events_in_input: events.len() as u64,
@@ -442,7 +442,7 @@ pub fn build(
             cmd: e.daemon_name(),
             pid: e.pid(),
             msg,
-            local_secs: local_secs(e.time),
+            local_secs: local_secs(e.time()),
         });
     }
     let grand = ours.totals();
@@ -698,7 +698,7 @@ fn compat<'h>(
             }
             last_repeat = Some(e.loc);
         }
-        let secs = local_secs(e.time);
+        let secs = local_secs(e.time());
         pflogsumm::raw_line(e.line, |cmd, pid, msg| {
             c.feed(&PfLine {
                 ns: 0,

@@ -283,8 +283,8 @@ impl<'a> AttemptReader<'a> {
         });
         // Parsed figures are never NaN: NaN can stand for "not logged".
         self.read.push(Attempt {
-            micros: e.time.micros,
-            offset_secs: e.time.offset_secs,
+            micros: e.time().micros,
+            offset_secs: e.time().offset_secs,
             domain: self.domains.id(domain_bytes(d.to), true),
             relay: relay_of(d.relay, d.reason).map_or(NONE, |x| self.relays.id(x, false)),
             rcpt: 0,
@@ -534,7 +534,9 @@ pub fn markers(
             let n = &mut seen[mi as usize];
             *n += 1;
             if *n > 1 {
-                *retries.entry(e.time.micros.div_euclid(bucket)).or_insert(0) += 1;
+                *retries
+                    .entry(e.time().micros.div_euclid(bucket))
+                    .or_insert(0) += 1;
             }
         }
     }
@@ -547,7 +549,7 @@ pub fn markers(
                 out.push(Marker {
                     at: Stamp {
                         micros: (b * bucket).div_euclid(1_000_000) * 1_000_000,
-                        offset_secs: events.first().map_or(0, |e| e.time.offset_secs),
+                        offset_secs: events.first().map_or(0, |e| e.time().offset_secs),
                     },
                     kind: MarkerKind::Flush,
                     detail: format!(

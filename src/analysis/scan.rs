@@ -72,7 +72,7 @@ impl<'a> Scanner<'a> {
                         continue;
                     };
                     self.admin.push(Marker {
-                        at: e.time,
+                        at: e.time(),
                         kind,
                         detail: String::from_utf8_lossy(text).into_owned(),
                     });
@@ -86,7 +86,7 @@ impl<'a> Scanner<'a> {
                             _ => continue,
                         };
                         self.admin.push(Marker {
-                            at: e.time,
+                            at: e.time(),
                             kind,
                             detail: format!("{} {count} messages", String::from_utf8_lossy(verb)),
                         });

@@ -361,15 +361,15 @@ pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
     if events.len() < 2 {
         return Vec::new();
     }
-    let interval = |w: &[Event<'_>]| w[1].time.micros - w[0].time.micros;
+    let interval = |w: &[Event<'_>]| w[1].time().micros - w[0].time().micros;
     let median = median_positive(events.par_windows(2).map(interval));
     let min = (1800 * 1_000_000i64).max(median.saturating_mul(200));
     let mut out: Vec<Gap> = events
         .par_windows(2)
         .filter(|w| interval(w) >= min)
         .map(|w| Gap {
-            from: w[0].time,
-            to: w[1].time,
+            from: w[0].time(),
+            to: w[1].time(),
             seconds: interval(w) / 1_000_000,
         })
         .collect();

@@ -166,8 +166,8 @@ impl Paint {
 fn event_line(e: &Event<'_>, arrived: Option<Stamp>, loaded: &Loaded) -> String {
     format!(
         "{}  {:>8}  {:<16} {}   [{}:{}]",
-        e.time,
-        since(arrived, e.time),
+        e.time(),
+        since(arrived, e.time()),
         e.tag(),
         escape(e.text()),
         loaded.inputs[e.loc.input as usize].path,
@@ -328,8 +328,10 @@ fn write_json(
                     .map(|&ei| {
                         let e = &parsed.events[ei as usize];
                         TracedEvent {
-                            at: e.time,
-                            since_arrival_secs: Some((e.time.micros - arrived.micros) as f64 / 1e6),
+                            at: e.time(),
+                            since_arrival_secs: Some(
+                                (e.time().micros - arrived.micros) as f64 / 1e6,
+                            ),
                             tag: e.tag(),
                             pid: e.pid(),
                             text: String::from_utf8_lossy(e.text()).into_owned(),

@@ -988,8 +988,8 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 
     // Spans of inputs whose year is certain, for neighbours.
     let span = |events: &[Event<'_>]| -> Option<(i64, i64)> {
-        let lo = events.par_iter().map(|e| e.time.micros).min()?;
-        let hi = events.par_iter().map(|e| e.time.micros).max()?;
+        let lo = events.par_iter().map(|e| e.time().micros).min()?;
+        let hi = events.par_iter().map(|e| e.time().micros).max()?;
         Some((lo, hi))
     };
     let mut strong_spans: Vec<(String, (i64, i64))> = Vec::new();
@@ -1020,7 +1020,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
                     if let RawTime::Civil(c) = e.raw_time() {
                         let y = base + offs[k] as i32;
                         k += 1;
-                        e.time = conv.stamp(c.local_micros(y));
+                        e.set_time(conv.stamp(c.local_micros(y)));
                     }
                 }
             });
@@ -1140,12 +1140,12 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         s.first_at = out
             .events
             .par_iter()
-            .map(|e| e.time)
+            .map(|e| e.time())
             .min_by_key(|t| t.micros);
         s.last_at = out
             .events
             .par_iter()
-            .map(|e| e.time)
+            .map(|e| e.time())
             .max_by_key(|t| t.micros);
         s.hosts = out
             .hosts
@@ -1239,7 +1239,7 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
         .iter()
         .enumerate()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(r, v)| Reverse((v[0].time.micros, r)))
+        .map(|(r, v)| Reverse((v[0].time().micros, r)))
         .collect();
     while let Some(Reverse((_, r))) = heap.pop() {
         let v = &inputs[r];
@@ -1249,7 +1249,7 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
         let mut p = start + 1;
         match limit {
             Some((t, r2)) => {
-                while p < v.len() && (v[p].time.micros, r) <= (t, r2) {
+                while p < v.len() && (v[p].time().micros, r) <= (t, r2) {
                     p += 1;
                 }
             }
@@ -1258,7 +1258,7 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
         runs.push((&v[start..p], 0));
         pos[r] = p;
         if p < v.len() {
-            heap.push(Reverse((v[p].time.micros, r)));
+            heap.push(Reverse((v[p].time().micros, r)));
         }
     }
     let mut out = Vec::new();
@@ -1287,7 +1287,7 @@ fn drop_overlap(prev: &[Event<'_>], cur: &mut Vec<Event<'_>>) -> usize {
     // Candidate start positions: events of `prev` equal to `cur[0]`, latest first, within
     // the part of `prev` that is not older than `cur[0]`.
     for start in (0..prev.len()).rev() {
-        if prev[start].time.micros < first.time.micros {
+        if prev[start].time().micros < first.time().micros {
             break;
         }
         if !same_line(&prev[start], first) {

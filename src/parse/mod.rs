@@ -153,10 +153,12 @@ const HAS_PID: u8 = 0x80;
 /// are kept as (offset, length) in `line` and read through methods.
 #[derive(Clone, Copy, Debug)]
 pub struct Event<'a> {
-    /// The instant: as written, or for a year-less stamp filled in once ingest has resolved
-    /// the input's year and zone. Until then a year-less stamp is held here packed, with
-    /// [`UNRESOLVED`] as its offset (see [`Event::raw_time`]).
-    pub time: Stamp,
+    /// The instant ([`Event::time`]): as written, or for a year-less stamp filled in once
+    /// ingest has resolved the input's year and zone. Until then a year-less stamp is held here
+    /// packed, with [`UNRESOLVED`] as its offset (see [`Event::raw_time`]). Kept as two
+    /// fields, not a [`Stamp`], whose padding would take 4 bytes of every event.
+    micros: i64,
+    offset_secs: i32,
     pub format: TimeFormat,
     pub daemon: Daemon,
     pub severity: Severity,
@@ -165,14 +167,19 @@ pub struct Event<'a> {
     /// and its kind (none, `NOQUEUE`, an ID) with [`HAS_PID`] set when `pid` is one.
     queue: (u16, u8, u8),
     /// The process ID, when [`HAS_PID`] is set (see [`Event::pid`]); kept apart from an
-    /// `Option` so that an event takes 72 bytes, not 80.
+    /// `Option` so that an event takes 64 bytes, not 72.
     pid: u32,
     pub loc: Loc,
     /// The whole line as read (the inner line for an unwrapped container line), for citing
     /// evidence.
     pub line: &'a [u8],
-    /// Host, instance, service, daemon name and text: (offset, length) in `line`.
-    spans: [(u16, u16); 5],
+    /// Host, syslog tag and text: (offset, length) in `line`.
+    host: (u16, u16),
+    tag: (u16, u16),
+    text: (u16, u16),
+    /// The lengths of the tag's first element (the instance) and of its last (the daemon
+    /// name); the service is what lies between them (see [`split_tag`]).
+    names: (u8, u8),
 }
 
 /// The parts of a line an [`Event`] is made of, as slices of the line.
@@ -240,8 +247,14 @@ impl<'a> Event<'a> {
                 }
             }
         };
-        Event {
-            time,
+        // The tag runs from the instance's first byte to the daemon name's last (they are
+        // one and the same for a bare `postfix`); each is at most 255 bytes (`split_tag`).
+        let (inst, name) = (span(parts.instance), span(parts.daemon_name));
+        debug_assert!(inst.1 <= u8::MAX as u16 && name.1 <= u8::MAX as u16);
+        let tag = (inst.0, (name.0 + name.1).saturating_sub(inst.0));
+        let e = Event {
+            micros: time.micros,
+            offset_secs: time.offset_secs,
             format,
             daemon,
             severity,
@@ -250,24 +263,38 @@ impl<'a> Event<'a> {
             pid: pid.unwrap_or(0),
             loc,
             line,
-            spans: [
-                span(parts.host),
-                span(parts.instance),
-                span(parts.service),
-                span(parts.daemon_name),
-                span(parts.text),
-            ],
+            host: span(parts.host),
+            tag,
+            text: span(parts.text),
+            names: (inst.1 as u8, name.1 as u8),
+        };
+        debug_assert_eq!(e.instance(), parts.instance);
+        debug_assert_eq!(e.service(), parts.service);
+        debug_assert_eq!(e.daemon_name(), parts.daemon_name);
+        e
+    }
+
+    /// The instant: as written, or as ingest resolved a year-less stamp.
+    pub fn time(&self) -> Stamp {
+        Stamp {
+            micros: self.micros,
+            offset_secs: self.offset_secs,
         }
     }
 
-    fn part(&self, i: usize) -> &'a [u8] {
-        let (off, len) = self.spans[i];
+    /// Set the instant (ingest, once it has resolved the year of a year-less stamp).
+    pub fn set_time(&mut self, t: Stamp) {
+        self.micros = t.micros;
+        self.offset_secs = t.offset_secs;
+    }
+
+    fn part(&self, (off, len): (u16, u16)) -> &'a [u8] {
         let line: &'a [u8] = self.line;
         &line[off as usize..off as usize + len as usize]
     }
 
     pub fn host(&self) -> &'a [u8] {
-        self.part(0)
+        self.part(self.host)
     }
 
     /// The time as written: with a year (then it is `time`), or without. Once ingest has
@@ -275,10 +302,10 @@ impl<'a> Event<'a> {
     /// (a day past the month's end, as in `Feb 30`, reads as the day it fell on).
     pub fn raw_time(&self) -> RawTime {
         if self.format.has_year() {
-            return RawTime::Absolute(self.time);
+            return RawTime::Absolute(self.time());
         }
-        if self.time.offset_secs == UNRESOLVED {
-            let c = self.time.micros as u64;
+        if self.offset_secs == UNRESOLVED {
+            let c = self.micros as u64;
             return RawTime::Civil(Civil {
                 month: (c >> 45 & 0xf) as u8,
                 day: (c >> 40 & 0x1f) as u8,
@@ -286,7 +313,7 @@ impl<'a> Event<'a> {
             });
         }
         const DAY: i64 = 86_400 * crate::time::MICROS;
-        let local = self.time.micros + self.time.offset_secs as i64 * crate::time::MICROS;
+        let local = self.micros + self.offset_secs as i64 * crate::time::MICROS;
         let (_, month, day) = crate::time::civil_from_days(local.div_euclid(DAY));
         RawTime::Civil(Civil {
             month: month as u8,
@@ -314,21 +341,28 @@ impl<'a> Event<'a> {
 
     /// The syslog name's first element: `postfix`, `postfix-out`, `postfix-239.58.50.50`.
     pub fn instance(&self) -> &'a [u8] {
-        self.part(1)
+        self.part((self.tag.0, self.names.0 as u16))
     }
 
     /// Service label between instance and daemon (`submission`, `content-filter`), or empty.
     pub fn service(&self) -> &'a [u8] {
-        self.part(2)
+        let ((off, len), (i, d)) = (self.tag, self.names);
+        let (i, d) = (i as u16, d as u16);
+        if len > i + d + 1 {
+            self.part((off + i + 1, len - i - d - 2))
+        } else {
+            &[]
+        }
     }
 
     pub fn daemon_name(&self) -> &'a [u8] {
-        self.part(3)
+        let ((off, len), d) = (self.tag, self.names.1 as u16);
+        self.part((off + len - d, d))
     }
 
     /// The message after the queue ID and severity, e.g. `to=<a@b>, relay=…`.
     pub fn text(&self) -> &'a [u8] {
-        self.part(4)
+        self.part(self.text)
     }
 
     /// The `key=value` fields of the text, in order.
@@ -404,6 +438,10 @@ pub fn split_tag(tag: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
             .iter()
             .all(|&c| c.is_ascii_lowercase() || c == b'-' || c.is_ascii_digit())
     {
+        return None;
+    }
+    // An event keeps the instance's and the daemon name's lengths in a byte each.
+    if instance.len() > u8::MAX as usize || daemon.len() > u8::MAX as usize {
         return None;
     }
     let service = if last > first {
@@ -616,7 +654,7 @@ mod tests {
     #[test]
     fn events_stay_small() {
         // Ingest holds every event of the input at once: 6 million on a gigabyte of log.
-        assert_eq!(std::mem::size_of::<Event<'_>>(), 72);
+        assert_eq!(std::mem::size_of::<Event<'_>>(), 64);
     }
 
     #[test]
@@ -637,8 +675,8 @@ mod tests {
                 let RawTime::Civil(c) = e.raw_time() else {
                     panic!("{l}: no year-less stamp");
                 };
-                e.time = zone.converter().stamp(c.local_micros(year));
-                assert_ne!(e.time.offset_secs, UNRESOLVED);
+                e.set_time(zone.converter().stamp(c.local_micros(year)));
+                assert_ne!(e.time().offset_secs, UNRESOLVED);
                 let back = match e.raw_time() {
                     RawTime::Civil(b) => b,
                     other => panic!("{other:?}"),
@@ -680,7 +718,7 @@ mod tests {
         ));
         let (e, _) = event(b"2026-11-30T02:05:17.123456+01:00 mx1 postfix/qmgr[1]: NOQUEUE: x");
         assert_eq!(e.queue(), QueueRef::NoQueue);
-        assert!(matches!(e.raw_time(), RawTime::Absolute(s) if s == e.time));
+        assert!(matches!(e.raw_time(), RawTime::Absolute(s) if s == e.time()));
     }
 
     fn event(line: &[u8]) -> (Event<'_>, u32) {
@@ -705,6 +743,34 @@ mod tests {
 
     #[test]
     fn tags_split_into_instance_service_daemon() {
+        // An event keeps the instance's and the daemon name's lengths in a byte each: longer
+        // ones are not Postfix's (the line is counted as another program's).
+        let long = format!("postfix-{}/smtpd", "x".repeat(247));
+        assert!(split_tag(long.as_bytes()).is_some());
+        let longer = format!("postfix-{}/smtpd", "x".repeat(248));
+        assert_eq!(split_tag(longer.as_bytes()), None);
+        let line = format!("Nov 30 02:05:17 mx1 {longer}[1]: connect from x");
+        assert!(matches!(parse_line(line.as_bytes()), Line::Foreign { .. }));
+        let daemon = format!("postfix/a/{}", "d".repeat(256));
+        assert_eq!(split_tag(daemon.as_bytes()), None);
+        // Each part comes back from the event as the tag split it.
+        for tag in [
+            "postfix",
+            "postfix/smtpd",
+            "postfix/submission/smtpd",
+            "postfix-out/a/b/smtp",
+            long.as_str(),
+        ] {
+            let l = format!("Nov 30 02:05:17 mx1 {tag}[7]: 4jd6tb11x2z5c2G: to=<a@b>");
+            let (e, _) = event(l.as_bytes());
+            let (i, s, d) = split_tag(tag.as_bytes()).unwrap();
+            assert_eq!(
+                (e.instance(), e.service(), e.daemon_name()),
+                (i, s, d),
+                "{tag}"
+            );
+            assert_eq!(e.tag(), tag);
+        }
         assert_eq!(
             split_tag(b"postfix-mx/content-filter/smtp"),
             Some((&b"postfix-mx"[..], &b"content-filter"[..], &b"smtp"[..]))

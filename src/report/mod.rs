@@ -109,8 +109,8 @@ fn cite(
                     .map(|&ei| {
                         let e = &parsed.events[ei as usize];
                         CitedEvent {
-                            at: e.time,
-                            since: crate::time::since(arrived, e.time),
+                            at: e.time(),
+                            since: crate::time::since(arrived, e.time()),
                             tag: e.tag(),
                             text: String::from_utf8_lossy(e.text()).into_owned(),
                             source: format!(

@@ -731,7 +731,7 @@ impl<'a> Builder<'a> {
             self.t.owner.resize(ei + 1, Owner::NONE);
         }
         if self.fold.is_some() {
-            self.settle(e.time.micros);
+            self.settle(e.time().micros);
         }
         let Builder {
             t,
@@ -748,7 +748,7 @@ impl<'a> Builder<'a> {
             match act {
                 Action::Reject(r) => t.rejects.push(reject_record(e, &r, ei)),
                 Action::AdminSummary { verb, count } => t.admin.summaries.push(AdminSummary {
-                    at: e.time,
+                    at: e.time(),
                     verb: lossy(verb),
                     count,
                 }),
@@ -788,7 +788,7 @@ impl<'a> Builder<'a> {
         };
         if idx.is_none() && !starts_life {
             if let Some(&(ci, at)) = closed.get(&key) {
-                if e.time.micros - at < 1_000_000 && !matches!(act, Action::MessageId(_)) {
+                if e.time().micros - at < 1_000_000 && !matches!(act, Action::MessageId(_)) {
                     idx = Some(ci);
                 }
             }
@@ -797,7 +797,7 @@ impl<'a> Builder<'a> {
             Some(i) => i,
             None => {
                 let life = lives.entry(key).or_insert(0);
-                let m = Message::blank(hosts.name(h), insts.name(key.1), key, *life, e.time);
+                let m = Message::blank(hosts.name(h), insts.name(key.1), key, *life, e.time());
                 *life += 1;
                 let i = match fold.as_mut() {
                     Some(f) => {
@@ -828,7 +828,7 @@ impl<'a> Builder<'a> {
         {
             let m = &mut t.messages[i];
             m.events.push(ei as u32);
-            m.last_at = e.time;
+            m.last_at = e.time();
         }
         let mut close: Option<End> = None;
         match act {
@@ -840,7 +840,7 @@ impl<'a> Builder<'a> {
                 let tls = e.pid().and_then(|pid| smtpd_tls.get(&(h, pid)).copied());
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Smtp;
-                m.received_at = Some(e.time);
+                m.received_at = Some(e.time());
                 m.client = Some(text(client));
                 m.sasl_username = sasl_username.map(text);
                 m.tls = tls.map(text);
@@ -858,7 +858,7 @@ impl<'a> Builder<'a> {
             Action::Pickup { uid, from, orig_id } => {
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Pickup;
-                m.received_at = Some(e.time);
+                m.received_at = Some(e.time());
                 m.uid = uid.map(text);
                 if m.from.is_none() {
                     m.from = from.map(text);
@@ -868,10 +868,10 @@ impl<'a> Builder<'a> {
                     let okey = (h, key.1, old);
                     if let Some(&p) = open.get(&okey) {
                         open.remove(&okey);
-                        closed.insert(okey, (p, e.time.micros));
+                        closed.insert(okey, (p, e.time().micros));
                         let pm = &mut t.messages[p];
                         pm.end = End::Requeued;
-                        pm.removed_at = Some(e.time);
+                        pm.removed_at = Some(e.time());
                         for ri in 0..pm.recipients.len() {
                             if pm.recipients[ri].pending() {
                                 if let Some(f) = fold.as_mut() {
@@ -883,7 +883,7 @@ impl<'a> Builder<'a> {
                                     recipient: ri,
                                     child_id: qid,
                                     host: h,
-                                    at: e.time.micros,
+                                    at: e.time().micros,
                                     kind: LinkKind::Requeue,
                                 });
                             }
@@ -898,7 +898,7 @@ impl<'a> Builder<'a> {
                 if first_event && m.arrival == Arrival::Unknown {
                     // cleanup created the file: the start of this life is in the logs.
                     m.arrival = Arrival::Cleanup;
-                    m.received_at = Some(e.time);
+                    m.received_at = Some(e.time());
                 }
             }
             Action::Queued { from, size, nrcpt } => {
@@ -915,7 +915,7 @@ impl<'a> Builder<'a> {
             Action::Removed => close = Some(End::Removed),
             Action::Expired { .. } => {
                 let m = &mut t.messages[i];
-                m.expired_at = Some(e.time);
+                m.expired_at = Some(e.time());
                 for r in &mut m.recipients {
                     if r.pending() {
                         r.outcome = Outcome::Expired;
@@ -937,9 +937,9 @@ impl<'a> Builder<'a> {
                 });
                 r.attempts += 1;
                 if r.first_attempt_at.is_none() {
-                    r.first_attempt_at = Some(e.time);
+                    r.first_attempt_at = Some(e.time());
                 }
-                r.last_attempt_at = Some(e.time);
+                r.last_attempt_at = Some(e.time());
                 // Retries repeat the same texts: keep them unless they change.
                 set_text(&mut r.relay, Some(d.relay));
                 set_text(&mut r.dsn, d.dsn);
@@ -976,7 +976,7 @@ impl<'a> Builder<'a> {
                             recipient: ri,
                             child_id,
                             host: h,
-                            at: e.time.micros,
+                            at: e.time().micros,
                             kind,
                         });
                     }
@@ -1014,7 +1014,7 @@ impl<'a> Builder<'a> {
             }
             Action::AdminRequeue => t.admin.requeued += 1,
             Action::AdminSummary { verb, count } => t.admin.summaries.push(AdminSummary {
-                at: e.time,
+                at: e.time(),
                 verb: lossy(verb),
                 count,
             }),
@@ -1050,7 +1050,7 @@ impl<'a> Builder<'a> {
         if let Some(end) = close {
             let m = &mut t.messages[i];
             m.end = end;
-            m.removed_at = Some(e.time);
+            m.removed_at = Some(e.time());
             let final_outcome = match end {
                 End::Deleted => Some(Outcome::Deleted),
                 End::Rejected => Some(Outcome::Rejected),
@@ -1064,9 +1064,10 @@ impl<'a> Builder<'a> {
                 }
             }
             open.remove(&key);
-            closed.insert(key, (i, e.time.micros));
+            closed.insert(key, (i, e.time().micros));
             if let (End::Removed | End::Deleted | End::Rejected, Some(f)) = (end, fold.as_mut()) {
-                f.due.push_back((e.time.micros, i, t.messages[i].events[0]));
+                f.due
+                    .push_back((e.time().micros, i, t.messages[i].events[0]));
             }
         }
     }
@@ -1479,7 +1480,7 @@ fn renumber(t: &mut Timelines, free: Vec<usize>) {
 
 fn reject_record(e: &Event<'_>, r: &action::Reject<'_>, ei: usize) -> RejectRecord {
     RejectRecord {
-        at: e.time,
+        at: e.time(),
         host: lossy(e.host()),
         daemon: lossy(e.daemon_name()),
         action: lossy(r.action),

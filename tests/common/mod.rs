@@ -42,7 +42,7 @@ pub fn load(paths: &[PathBuf], opts: &Options) -> Loaded {
 pub fn render(e: &Event<'_>) -> String {
     format!(
         "{} {} {}[{:?}] {:?} {:?} {}",
-        e.time,
+        e.time(),
         String::from_utf8_lossy(e.host()),
         e.tag(),
         e.pid(),
