@@ -237,8 +237,11 @@ pub struct AttemptReader<'a> {
     /// `signature` holds the number of the (dsn, reason) in `reasons`.
     read: Vec<Attempt>,
     reason_ids: HashMap<ReasonKey<'a>, u32>,
-    /// Each distinct (dsn, reason) of a failure, classified as it is first read.
-    reasons: Vec<(Class, String)>,
+    /// Each distinct (dsn, reason) of a failure, classified as it is first read: its class
+    /// and its signature's number in `signatures` (most reasons differ only in an address or
+    /// a number, and share a signature with many others).
+    reasons: Vec<(Class, u32)>,
+    signatures: NameIds,
     domains: NameIds,
     relays: NameIds,
 }
@@ -251,6 +254,7 @@ impl<'a> AttemptReader<'a> {
             read: Vec::with_capacity(lines),
             reason_ids: HashMap::default(),
             reasons: Vec::new(),
+            signatures: NameIds::default(),
             domains: NameIds::default(),
             relays: NameIds::default(),
         }
@@ -277,7 +281,9 @@ impl<'a> AttemptReader<'a> {
             let key = (d.dsn.unwrap_or_default(), d.reason);
             let n = self.reasons.len() as u32;
             *self.reason_ids.entry(key).or_insert_with(|| {
-                self.reasons.push(classify_reason(key));
+                let (class, signature) = classify_reason(key);
+                let id = self.signatures.id(signature.as_bytes(), false);
+                self.reasons.push((class, id));
                 n
             })
         });
@@ -304,10 +310,12 @@ impl<'a> AttemptReader<'a> {
         let AttemptReader {
             mut read,
             reasons,
+            signatures,
             domains,
             relays,
             ..
         } = self;
+        let signatures = signatures.into_names();
         // Join each line with where the builder booked it; both are in event order, so each
         // run of lines finds its first booking and walks on, a run per core at a time. A
         // line that is no attempt is marked as a hand-off and dropped below. A folded life
@@ -340,6 +348,7 @@ impl<'a> AttemptReader<'a> {
                 Some(v) => v,
                 None => {
                     let (class, sig) = &reasons[id as usize];
+                    let sig = &signatures[*sig as usize];
                     let n = sigs.len() as u32;
                     let idx = *sig_index.entry((*class, sig.as_str())).or_insert(n);
                     if idx == n {
