@@ -205,7 +205,6 @@ impl<'a> Event<'a> {
         line: &'a [u8],
         parts: Parts<'a>,
         raw_time: RawTime,
-        time: Stamp,
         format: TimeFormat,
         daemon: Daemon,
         severity: Severity,
@@ -234,7 +233,7 @@ impl<'a> Event<'a> {
         let queue = (off, len, kind | if pid.is_some() { HAS_PID } else { 0 });
         debug_assert_eq!(matches!(raw_time, RawTime::Absolute(_)), format.has_year());
         let time = match raw_time {
-            RawTime::Absolute(_) => time,
+            RawTime::Absolute(s) => s,
             // Month (4 bits), day (5 bits), µs of the day (< 2^37), until ingest resolves it.
             RawTime::Civil(c) => {
                 debug_assert!((0..1 << 40).contains(&c.micros_of_day));
@@ -614,13 +613,6 @@ pub fn parse_line(line: &[u8]) -> Line<'_> {
     if severity == Severity::Info && queue != QueueRef::None {
         (severity, text) = strip_severity(text);
     }
-    let time = match p.time {
-        RawTime::Absolute(s) => s,
-        RawTime::Civil(_) => Stamp {
-            micros: 0,
-            offset_secs: 0,
-        },
-    };
     let parts = Parts {
         host: p.host,
         instance,
@@ -634,7 +626,6 @@ pub fn parse_line(line: &[u8]) -> Line<'_> {
             line,
             parts,
             p.time,
-            time,
             p.format,
             Daemon::from_name(daemon_name),
             severity,
