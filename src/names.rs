@@ -34,7 +34,10 @@ impl NameIds {
                 i
             }
         };
-        self.ids.insert(b.to_vec(), i);
+        // Written otherwise (letter case, invalid UTF-8): that spelling is found at once too.
+        if b != self.names[i as usize].as_bytes() {
+            self.ids.insert(b.to_vec(), i);
+        }
         i
     }
 
