@@ -23,6 +23,16 @@ fn report_capped(
     messages: bool,
     cap: Option<usize>,
 ) -> (serde_json::Value, u64) {
+    let (v, short, _) = report_kept(input, messages, cap);
+    (v, short)
+}
+
+/// [`report_capped`], and how many lives were kept whole.
+fn report_kept(
+    input: &[PathBuf],
+    messages: bool,
+    cap: Option<usize>,
+) -> (serde_json::Value, u64, u64) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailsleuth"));
     cmd.env("MAILSLEUTH_TIMINGS", "1");
     if let Some(c) = cap {
@@ -41,16 +51,19 @@ fn report_capped(
         String::from_utf8_lossy(&out.stderr)
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let short = stderr
+    let note = stderr
         .lines()
-        .find_map(|l| {
-            let (_, rest) = l.split_once(" lives folded, ")?;
-            rest.split_once(" kept in short")?.0.parse().ok()
-        })
-        .unwrap_or(0);
+        .find_map(|l| l.split_once(" lives folded, ").map(|x| x.1))
+        .unwrap_or("");
+    let count = |end: &str| {
+        note.split_once(end)
+            .and_then(|(n, _)| n.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0)
+    };
     (
         serde_json::from_slice(&out.stdout).expect("JSON report"),
-        short,
+        count(" kept in short"),
+        count(" kept whole"),
     )
 }
 
@@ -69,6 +82,13 @@ fn lives_kept_in_short_past_the_cap_change_no_count() {
         // Every life here ends in short: the incidents' means must not depend on the order
         // the lives are numbered in.
         vec![corpus("lab/tls/mail-rfc3339.log")],
+        // Lives linked by a content filter's hops, and bounces linked to their notices: kept
+        // in short a group at a time, each recipient ending where its hand-offs led.
+        vec![corpus("lab/filter/mail.log")],
+        vec![corpus("lab/bounces/mail.log")],
+        // Lives requeued by `postsuper -r`, kept in short with the lives continuing them.
+        vec![corpus("lab/dns/mail.log")],
+        vec![corpus("lab/cleanup/mail.log")],
         vec![corpus("public")],
     ];
     let strip = |mut v: serde_json::Value| {
@@ -104,6 +124,33 @@ fn lives_kept_in_short_past_the_cap_change_no_count() {
         shortened > 0,
         "the cap was reached: {shortened} lives kept in short"
     );
+}
+
+/// Finished lives must not accumulate: past the cap, a life linked to others (a content
+/// filter's hops, a bounce and its notice, a requeue) is kept in short with them once all
+/// have ended, so with a cap of 0 only the lives that never ended stay whole.
+#[test]
+fn linked_lives_that_ended_do_not_stay_whole_past_the_cap() {
+    for input in ["filter", "bounces", "dns", "cleanup"] {
+        let input = corpus(&format!("lab/{input}/mail.log"));
+        let input = vec![input];
+        let (all, _) = report_capped(&input, true, None);
+        let lives = all["messages"].as_array().expect("messages");
+        let linked = lives.iter().filter(|m| !m["parent_link"].is_null()).count();
+        assert!(linked > 0, "{input:?}: lives linked to others");
+        let open = lives
+            .iter()
+            .filter(|m| {
+                !matches!(
+                    m["end"].as_str(),
+                    Some("removed" | "deleted" | "rejected" | "requeued")
+                )
+            })
+            .count() as u64;
+        let (_, short, whole) = report_kept(&input, false, Some(0));
+        assert!(short > 0, "{input:?}: lives kept in short");
+        assert_eq!(whole, open, "{input:?}: lives kept whole at cap 0");
+    }
 }
 
 #[test]

@@ -386,12 +386,16 @@ const COMPACT: u32 = 1 << 31;
 /// their lines. The report reads another number from `MAILSLEUTH_TIMELINE_CAP`.
 pub const TIMELINE_CAP: usize = 100_000;
 
+/// How a recipient ended, when it was first attempted, and when it was last attempted (for a
+/// recipient handed to another life, there).
+pub type RecipientEnd = (Outcome, Option<Stamp>, Option<Stamp>);
+
 /// A finished life kept in short: its queue ID and how each recipient ended.
 #[derive(Clone, Debug)]
 pub struct CompactLife {
     pub queue_id: QueueId,
     /// (outcome, first attempt, last attempt) per recipient.
-    pub recipients: Vec<(Outcome, Option<Stamp>, Option<Stamp>)>,
+    pub recipients: Vec<RecipientEnd>,
 }
 
 /// The finished lives folded into aggregates: delivered at the first attempt, linked to no
@@ -653,9 +657,11 @@ struct Fold {
     /// Pending hops by the (host, queue ID) they name: the life they come from when it is
     /// the only one, and how many there are. Most name a remote server's queue file, once.
     hop_parents: HashMap<(u16, QueueId), HopParents>,
-    /// Finished lives kept whole that may be kept in short, oldest first: (life, first
-    /// event), and how many may stay whole.
-    finished: std::collections::VecDeque<(usize, u32)>,
+    /// Finished lives kept whole that may be kept in short, oldest first, a group at a
+    /// time: (the last of its lives to end, its first event, how many lives the group has).
+    finished: std::collections::VecDeque<(usize, u32, usize)>,
+    /// The lives those groups hold, and how many may stay whole.
+    finished_lives: usize,
     cap: usize,
 }
 
@@ -720,6 +726,7 @@ impl<'a> Builder<'a> {
             by_qid: HashMap::default(),
             hop_parents: HashMap::default(),
             finished: Default::default(),
+            finished_lives: 0,
             cap,
         });
     }
@@ -1088,17 +1095,20 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let Some(group) = foldable_group(&t.messages, i, f, now) else {
-                if compactable(&t.messages, i, f) {
-                    f.finished.push_back((i, first));
+                if let Some(n) = shortable(&t.messages, i, f, now) {
+                    f.finished.push_back((i, first, n));
+                    f.finished_lives += n;
                 }
-                while f.finished.len() > f.cap {
-                    let Some((j, first)) = f.finished.pop_front() else {
+                while f.finished_lives > f.cap {
+                    let Some((j, first, n)) = f.finished.pop_front() else {
                         break;
                     };
-                    if t.messages[j].events.first() == Some(&first) {
-                        let k = t.compact.len() as u32;
-                        let m = free_life(t, closed, f, j);
-                        keep_in_short(t, m, k);
+                    f.finished_lives -= n;
+                    if t.messages[j].events.first() != Some(&first) {
+                        continue;
+                    }
+                    if let Some(group) = linked_group(&t.messages, j, f, now, GroupFor::Short) {
+                        keep_group_in_short(t, closed, f, group);
                     }
                 }
                 continue;
@@ -1139,38 +1149,76 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// What folding a life keeps of it.
+/// One life of a linked group, and what folding it or keeping it in short needs of it.
 struct Fold1 {
     life: usize,
     /// No life continues into it: it counts as a message of its own.
     root: bool,
     /// Its recipients whose delivery line handed the message to another life of the group.
     handed: Vec<usize>,
+    /// Its delivery lines that handed the message to a child (`queued as` a child's queue
+    /// ID): no attempts, as [`booked_attempt`](crate::analysis::incidents) tells them.
+    handoffs: Vec<u32>,
+    /// (recipient, child) for each of its hops that links two lives of the group, in the
+    /// order [`resolve_hops`] would link them (a later link of one recipient wins).
+    links: Vec<(usize, usize)>,
 }
 
-/// The lives to fold with life `i`: `i` and every life linked to it (content filter and
-/// instance hops), when all of them were removed more than [`FOLD_DELAY`] before `now`,
-/// delivered at the first attempt, linked and named only within the group (each hop to
-/// exactly one life, as [`resolve_hops`] would link it), and listed in no queue dump.
+/// What a group of linked lives is gathered for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GroupFor {
+    /// Folding: every life delivered at the first attempt, linked by hops only.
+    Fold,
+    /// Keeping in short past the cap: every life ended, linked in any way.
+    Short,
+}
+
+/// The lives to fold with life `i` (see [`linked_group`]).
 fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Vec<Fold1>> {
+    linked_group(messages, i, f, now, GroupFor::Fold)
+}
+
+/// Life `i` and every life linked to it (by a parent, a child, or a hop either way), when
+/// all of them were removed more than [`FOLD_DELAY`] before `now`, are listed in no queue
+/// dump, fit `purpose` (see [`GroupFor`]), are linked only within the group (each hop to
+/// exactly one life, as [`resolve_hops`] would link it, and each life to one parent at most),
+/// and every recipient handed over is found in its child.
+fn linked_group(
+    messages: &[Message],
+    i: usize,
+    f: &Fold,
+    now: i64,
+    purpose: GroupFor,
+) -> Option<Vec<Fold1>> {
     const MAX: usize = 8;
-    let clean = |m: &Message| {
-        m.end == End::Removed
+    let fold = purpose == GroupFor::Fold;
+    let fits = |m: &Message| {
+        let ended = if fold {
+            m.end == End::Removed
+        } else {
+            // A requeued life ended too: its child continues it (and is the last to end).
+            matches!(
+                m.end,
+                End::Removed | End::Deleted | End::Rejected | End::Requeued
+            )
+        };
+        ended
             && m.removed_at
                 .is_some_and(|r| now.saturating_sub(r.micros) > FOLD_DELAY)
             && !m.probe
-            && !m.held
-            && m.notifications.is_empty()
-            && m.rejects == 0
-            && m.expired_at.is_none()
-            && m.active_entries <= 1
             && m.in_dump.is_none()
             && !f.keep_ids.contains(&m.queue_id)
-            && m.recipients
-                .iter()
-                .all(|r| r.outcome == Outcome::Delivered && r.attempts == 1 && r.deferrals == 0)
+            && (!fold
+                || !m.held
+                    && m.notifications.is_empty()
+                    && m.rejects == 0
+                    && m.expired_at.is_none()
+                    && m.active_entries <= 1
+                    && m.recipients.iter().all(|r| {
+                        r.outcome == Outcome::Delivered && r.attempts == 1 && r.deferrals == 0
+                    }))
     };
-    let linked = |k: LinkKind| matches!(k, LinkKind::Hop | LinkKind::Xforward);
+    let linked = |k: LinkKind| !fold || matches!(k, LinkKind::Hop | LinkKind::Xforward);
     let mut group = vec![i];
     // The hops that link two lives of the group: (parent, recipient, child).
     let mut hops: Vec<(usize, usize, usize)> = Vec::new();
@@ -1179,7 +1227,7 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
         let x = group[k];
         k += 1;
         let m = &messages[x];
-        if !clean(m) {
+        if !fits(m) {
             return None;
         }
         let mut near: Vec<usize> = Vec::new();
@@ -1199,7 +1247,7 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
             let mut fits = f.children_of(messages, hop);
             match (fits.next(), fits.next()) {
                 (None, _) => {}
-                (Some(c), None) if hop.kind == LinkKind::Hop => {
+                (Some(c), None) if linked(hop.kind) && (!fold || hop.kind == LinkKind::Hop) => {
                     hops.push((x, hop.recipient, c));
                     near.push(c);
                 }
@@ -1220,14 +1268,18 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
         }
     }
     // What linking those hops would make of the group: one parent per life at most, and
-    // every handed recipient found, delivered, in its child.
+    // every handed recipient found in its child.
     let mut out: Vec<Fold1> = Vec::with_capacity(group.len());
     for &x in &group {
         let m = &messages[x];
+        let mut hop_parent = false;
         let mut parents: Vec<usize> = m.parent.map(|l| l.index).into_iter().collect();
         for &(p, _, c) in &hops {
-            if c == x && !parents.contains(&p) {
-                parents.push(p);
+            if c == x {
+                hop_parent = true;
+                if !parents.contains(&p) {
+                    parents.push(p);
+                }
             }
         }
         if parents.len() > 1 {
@@ -1243,16 +1295,36 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
                 return None;
             }
         }
+        // The queue IDs of its children once the hops are linked.
+        let child_ids: Vec<QueueId> = m
+            .children
+            .iter()
+            .map(|c| c.queue_id)
+            .chain(
+                hops.iter()
+                    .filter(|h| h.0 == x)
+                    .map(|h| messages[h.2].queue_id),
+            )
+            .collect();
         let mut handed = Vec::new();
+        let mut handoffs = Vec::new();
         for hop in &m.hops {
             let to_child = hops.iter().any(|&(p, r, _)| p == x && r == hop.recipient)
                 || m.children.iter().any(|c| c.queue_id == hop.child_id);
             if hop.kind == LinkKind::Hop && to_child {
                 handed.push(hop.recipient);
             }
+            if hop.kind == LinkKind::Hop && child_ids.contains(&hop.child_id) {
+                handoffs.push(hop.event);
+            }
         }
+        let links: Vec<(usize, usize)> = hops
+            .iter()
+            .filter(|h| h.0 == x)
+            .map(|h| (h.1, h.2))
+            .collect();
         // A hop names its recipient by address: two recipients of one address are ambiguous.
-        if !handed.is_empty() {
+        if !handed.is_empty() || !links.is_empty() {
             let mut seen: Vec<&str> = m.recipients.iter().map(|r| &*r.address).collect();
             seen.sort_unstable();
             if seen.windows(2).any(|w| w[0] == w[1]) {
@@ -1261,27 +1333,104 @@ fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<
         }
         out.push(Fold1 {
             life: x,
-            root: parents.is_empty(),
+            root: !hop_parent && m.parent.is_none_or(|l| !l.kind.continues()),
             handed,
+            handoffs,
+            links,
         });
     }
     Some(out)
 }
 
-/// Can life `i`, finished but not foldable, be kept in short once past the cap: linked to
-/// nothing, naming and named by no local life, listed in no dump?
-fn compactable(messages: &[Message], i: usize, f: &Fold) -> bool {
-    let m = &messages[i];
-    matches!(m.end, End::Removed | End::Deleted | End::Rejected)
-        && !m.probe
-        && m.parent.is_none()
-        && m.children.is_empty()
-        && m.in_dump.is_none()
-        && !f.keep_ids.contains(&m.queue_id)
-        && !f.hop_parents.contains_key(&(m.key.0, m.queue_id))
-        && m.hops
-            .iter()
-            .all(|hop| f.children_of(messages, hop).next().is_none())
+/// How many lives are kept in short with life `i` once past the cap: the lives of its
+/// linked group (see [`linked_group`]), counted when `i` is the last of them to end, so that
+/// each group is counted once. A requeued life is never the last: it is not looked at when
+/// it ends (its child is).
+fn shortable(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<usize> {
+    let group = linked_group(messages, i, f, now, GroupFor::Short)?;
+    let last = |x: usize| (messages[x].removed_at.map(|r| r.micros), x);
+    let latest = group
+        .iter()
+        .filter(|g| messages[g.life].end != End::Requeued)
+        .map(|g| last(g.life))
+        .max()?;
+    (latest == last(i)).then_some(group.len())
+}
+
+/// How each recipient of each life of a group ends, when it was first attempted, and when
+/// it was last attempted, following its hand-offs within the group as
+/// [`propagate_outcomes`] and [`Timelines::recipient_end`] follow them among lives kept
+/// whole.
+fn group_ends(messages: &[Message], group: &[Fold1]) -> Vec<Vec<RecipientEnd>> {
+    let handed = |x: usize, r: usize| -> Option<usize> {
+        let g = group.iter().find(|g| g.life == x)?;
+        g.links.iter().rev().find(|l| l.0 == r).map(|l| l.1)
+    };
+    let outcome = |x: usize, r: usize| -> Outcome {
+        let (mut x, mut r) = (x, r);
+        for _ in 0..=16 {
+            let rc = &messages[x].recipients[r];
+            let Some(c) = handed(x, r) else {
+                return rc.outcome;
+            };
+            let child = &messages[c];
+            let found = child
+                .recipients
+                .iter()
+                .position(|y| y.address == rc.address)
+                .or_else(|| {
+                    child
+                        .recipients
+                        .iter()
+                        .position(|y| y.orig_to.as_deref() == Some(&*rc.address))
+                });
+            match found {
+                Some(cr) => (x, r) = (c, cr),
+                None => {
+                    return match child.end {
+                        End::Deleted => Outcome::Deleted,
+                        End::Rejected => Outcome::Rejected,
+                        _ if child.expired_at.is_some() => Outcome::Expired,
+                        _ => Outcome::Deferred,
+                    }
+                }
+            }
+        }
+        messages[x].recipients[r].outcome
+    };
+    let last_attempt = |x: usize, r: usize| -> Option<Stamp> {
+        let (mut x, mut r) = (x, r);
+        for _ in 0..16 {
+            let rc = &messages[x].recipients[r];
+            let Some(c) = handed(x, r) else {
+                return rc.last_attempt_at;
+            };
+            match messages[c]
+                .recipients
+                .iter()
+                .position(|y| y.address == rc.address)
+            {
+                Some(cr) => (x, r) = (c, cr),
+                None => return rc.last_attempt_at,
+            }
+        }
+        messages[x].recipients[r].last_attempt_at
+    };
+    group
+        .iter()
+        .map(|g| {
+            let m = &messages[g.life];
+            (0..m.recipients.len())
+                .map(|r| {
+                    (
+                        outcome(g.life, r),
+                        m.recipients[r].first_attempt_at,
+                        last_attempt(g.life, r),
+                    )
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Take life `i` out of the books and free its slot for a new life.
@@ -1353,10 +1502,35 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
     add_to_series(fo, &m, g.root);
 }
 
-/// Keep a freed life `m` in short as `compact[k]`: its lines and deliveries now name it
-/// `COMPACT + k`; its share of the totals and series is added as [`Timelines::totals`]
-/// would count it (it is no probe and continues no other life).
-fn keep_in_short(t: &mut Timelines, m: Message, k: u32) {
+/// Keep the lives of a linked group in short, each as a [`CompactLife`] of its own, with
+/// each recipient's end followed through the group's hand-offs.
+fn keep_group_in_short(
+    t: &mut Timelines,
+    closed: &mut HashMap<Key, (usize, i64)>,
+    f: &mut Fold,
+    group: Vec<Fold1>,
+) {
+    let ends = group_ends(&t.messages, &group);
+    for (g, ends) in group.into_iter().zip(ends) {
+        let k = t.compact.len() as u32;
+        let mut m = free_life(t, closed, f, g.life);
+        for (r, e) in m.recipients.iter_mut().zip(&ends) {
+            r.outcome = e.0;
+        }
+        keep_in_short(t, &m, k, g.root, ends);
+        for ei in g.handoffs {
+            if let Ok(p) = t.deliveries.binary_search_by_key(&ei, |d| d.event) {
+                t.deliveries[p].message = HANDOFF;
+            }
+        }
+    }
+}
+
+/// Keep a freed life `m` in short as `compact[k]`, each recipient with how it `ends`: its
+/// lines and deliveries now name it `COMPACT + k`; its share of the totals and series is
+/// added as [`Timelines::totals`] would count it (it is no probe; `root` when it continues
+/// no other life).
+fn keep_in_short(t: &mut Timelines, m: &Message, k: u32, root: bool, ends: Vec<RecipientEnd>) {
     for &ei in &m.events {
         t.owner[ei as usize] = Owner::of(COMPACT + k);
     }
@@ -1370,15 +1544,11 @@ fn keep_in_short(t: &mut Timelines, m: Message, k: u32) {
     let fo = &mut t.folded;
     fo.shortened += 1;
     fo.totals.transactions += 1;
-    fo.totals.count(&m, true);
-    add_to_series(fo, &m, true);
+    fo.totals.count(m, root);
+    add_to_series(fo, m, root);
     t.compact.push(CompactLife {
         queue_id: m.queue_id,
-        recipients: m
-            .recipients
-            .iter()
-            .map(|r| (r.outcome, r.first_attempt_at, r.last_attempt_at))
-            .collect(),
+        recipients: ends,
     });
 }
 
@@ -1722,11 +1892,7 @@ impl Timelines<'_> {
 
     /// How recipient `r` of life `i` ended, when it was first attempted, and when it was
     /// last attempted (for a recipient handed to another life, there).
-    pub fn recipient_end(
-        &self,
-        i: usize,
-        r: usize,
-    ) -> Option<(Outcome, Option<Stamp>, Option<Stamp>)> {
+    pub fn recipient_end(&self, i: usize, r: usize) -> Option<RecipientEnd> {
         match self.messages.get(i) {
             Some(m) => {
                 let rc = m.recipients.get(r)?;
