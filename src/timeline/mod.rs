@@ -1094,27 +1094,28 @@ impl<'a> Builder<'a> {
             if t.messages[i].events.first() != Some(&first) {
                 continue;
             }
-            let Some(group) = foldable_group(&t.messages, i, f, now) else {
-                if let Some(n) = shortable(&t.messages, i, f, now) {
-                    f.finished.push_back((i, first, n));
-                    f.finished_lives += n;
-                }
-                while f.finished_lives > f.cap {
-                    let Some((j, first, n)) = f.finished.pop_front() else {
-                        break;
-                    };
-                    f.finished_lives -= n;
-                    if t.messages[j].events.first() != Some(&first) {
-                        continue;
-                    }
-                    if let Some(group) = linked_group(&t.messages, j, f, now, GroupFor::Short) {
-                        keep_group_in_short(t, closed, f, group);
-                    }
+            let group = linked_group(&t.messages, i, f, now);
+            if let Some(group) = group.as_ref().filter(|g| g.foldable) {
+                for g in &group.lives {
+                    fold_life(t, closed, f, g);
                 }
                 continue;
-            };
-            for g in group {
-                fold_life(t, closed, f, g);
+            }
+            if let Some(n) = group.and_then(|g| shortable(&t.messages, i, &g)) {
+                f.finished.push_back((i, first, n));
+                f.finished_lives += n;
+            }
+            while f.finished_lives > f.cap {
+                let Some((j, first, n)) = f.finished.pop_front() else {
+                    break;
+                };
+                f.finished_lives -= n;
+                if t.messages[j].events.first() != Some(&first) {
+                    continue;
+                }
+                if let Some(group) = linked_group(&t.messages, j, f, now) {
+                    keep_group_in_short(t, closed, f, group.lives);
+                }
             }
         }
     }
@@ -1164,61 +1165,46 @@ struct Fold1 {
     links: Vec<(usize, usize)>,
 }
 
-/// What a group of linked lives is gathered for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum GroupFor {
-    /// Folding: every life delivered at the first attempt, linked by hops only.
-    Fold,
-    /// Keeping in short past the cap: every life ended, linked in any way.
-    Short,
-}
-
-/// The lives to fold with life `i` (see [`linked_group`]).
-fn foldable_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Vec<Fold1>> {
-    linked_group(messages, i, f, now, GroupFor::Fold)
+/// A group of linked lives (see [`linked_group`]).
+struct Group {
+    lives: Vec<Fold1>,
+    /// Every life of it was delivered at the first attempt, and they are linked by hops
+    /// only: the group folds into the aggregates. Otherwise it may be kept in short.
+    foldable: bool,
 }
 
 /// Life `i` and every life linked to it (by a parent, a child, or a hop either way), when
-/// all of them were removed more than [`FOLD_DELAY`] before `now`, are listed in no queue
-/// dump, fit `purpose` (see [`GroupFor`]), are linked only within the group (each hop to
-/// exactly one life, as [`resolve_hops`] would link it, and each life to one parent at most),
-/// and every recipient handed over is found in its child.
-fn linked_group(
-    messages: &[Message],
-    i: usize,
-    f: &Fold,
-    now: i64,
-    purpose: GroupFor,
-) -> Option<Vec<Fold1>> {
+/// all of them ended (removed, deleted, rejected, requeued) more than [`FOLD_DELAY`] before
+/// `now`, are no probes, are listed in no queue dump, are linked only within the group (each
+/// hop to exactly one life, as [`resolve_hops`] would link it, and each life to one parent at
+/// most), and every recipient handed over is found in its child.
+fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Group> {
     const MAX: usize = 8;
-    let fold = purpose == GroupFor::Fold;
-    let fits = |m: &Message| {
-        let ended = if fold {
-            m.end == End::Removed
-        } else {
-            // A requeued life ended too: its child continues it (and is the last to end).
-            matches!(
-                m.end,
-                End::Removed | End::Deleted | End::Rejected | End::Requeued
-            )
-        };
-        ended
-            && m.removed_at
-                .is_some_and(|r| now.saturating_sub(r.micros) > FOLD_DELAY)
+    let ended = |m: &Message| {
+        // A requeued life ended too: its child continues it (and is the last to end).
+        matches!(
+            m.end,
+            End::Removed | End::Deleted | End::Rejected | End::Requeued
+        ) && m
+            .removed_at
+            .is_some_and(|r| now.saturating_sub(r.micros) > FOLD_DELAY)
             && !m.probe
             && m.in_dump.is_none()
             && !f.keep_ids.contains(&m.queue_id)
-            && (!fold
-                || !m.held
-                    && m.notifications.is_empty()
-                    && m.rejects == 0
-                    && m.expired_at.is_none()
-                    && m.active_entries <= 1
-                    && m.recipients.iter().all(|r| {
-                        r.outcome == Outcome::Delivered && r.attempts == 1 && r.deferrals == 0
-                    }))
     };
-    let linked = |k: LinkKind| !fold || matches!(k, LinkKind::Hop | LinkKind::Xforward);
+    let clean = |m: &Message| {
+        m.end == End::Removed
+            && !m.held
+            && m.notifications.is_empty()
+            && m.rejects == 0
+            && m.expired_at.is_none()
+            && m.active_entries <= 1
+            && m.recipients
+                .iter()
+                .all(|r| r.outcome == Outcome::Delivered && r.attempts == 1 && r.deferrals == 0)
+    };
+    let by_hop = |k: LinkKind| matches!(k, LinkKind::Hop | LinkKind::Xforward);
+    let mut foldable = true;
     let mut group = vec![i];
     // The hops that link two lives of the group: (parent, recipient, child).
     let mut hops: Vec<(usize, usize, usize)> = Vec::new();
@@ -1227,27 +1213,25 @@ fn linked_group(
         let x = group[k];
         k += 1;
         let m = &messages[x];
-        if !fits(m) {
+        if !ended(m) {
             return None;
         }
+        foldable = foldable && clean(m);
         let mut near: Vec<usize> = Vec::new();
         if let Some(l) = m.parent {
-            if !linked(l.kind) {
-                return None;
-            }
+            foldable = foldable && by_hop(l.kind);
             near.push(l.index);
         }
         for c in &m.children {
-            if !linked(c.kind) {
-                return None;
-            }
+            foldable = foldable && by_hop(c.kind);
             near.push(c.index);
         }
         for hop in &m.hops {
             let mut fits = f.children_of(messages, hop);
             match (fits.next(), fits.next()) {
                 (None, _) => {}
-                (Some(c), None) if linked(hop.kind) && (!fold || hop.kind == LinkKind::Hop) => {
+                (Some(c), None) => {
+                    foldable = foldable && hop.kind == LinkKind::Hop;
                     hops.push((x, hop.recipient, c));
                     near.push(c);
                 }
@@ -1339,22 +1323,25 @@ fn linked_group(
             links,
         });
     }
-    Some(out)
+    Some(Group {
+        lives: out,
+        foldable,
+    })
 }
 
 /// How many lives are kept in short with life `i` once past the cap: the lives of its
-/// linked group (see [`linked_group`]), counted when `i` is the last of them to end, so that
-/// each group is counted once. A requeued life is never the last: it is not looked at when
-/// it ends (its child is).
-fn shortable(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<usize> {
-    let group = linked_group(messages, i, f, now, GroupFor::Short)?;
+/// linked `group`, counted when `i` is the last of them to end, so that each group is
+/// counted once. A requeued life is never the last: it is not looked at when it ends (its
+/// child is).
+fn shortable(messages: &[Message], i: usize, group: &Group) -> Option<usize> {
     let last = |x: usize| (messages[x].removed_at.map(|r| r.micros), x);
     let latest = group
+        .lives
         .iter()
         .filter(|g| messages[g.life].end != End::Requeued)
         .map(|g| last(g.life))
         .max()?;
-    (latest == last(i)).then_some(group.len())
+    (latest == last(i)).then_some(group.lives.len())
 }
 
 /// How each recipient of each life of a group ends, when it was first attempted, and when
@@ -1482,7 +1469,7 @@ fn add_to_series(fo: &mut Folded, m: &Message, root: bool) {
 }
 
 /// Fold one life of a group: add it to the aggregates and free its slot.
-fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut Fold, g: Fold1) {
+fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut Fold, g: &Fold1) {
     let m = free_life(t, closed, f, g.life);
     for &ei in &m.events {
         t.owner[ei as usize] = Owner::NONE;
