@@ -1518,15 +1518,9 @@ fn keep_group_in_short(
 /// added as [`Timelines::totals`] would count it (it is no probe; `root` when it continues
 /// no other life).
 fn keep_in_short(t: &mut Timelines, m: &Message, k: u32, root: bool, ends: Vec<RecipientEnd>) {
+    // Its delivery lines are booked to it through their owner by [`renumber`].
     for &ei in &m.events {
         t.owner[ei as usize] = Owner::of(COMPACT + k);
-    }
-    // Every delivery line of the life, not only each recipient's last (both lists are in
-    // event order).
-    for &ei in &m.events {
-        if let Ok(p) = t.deliveries.binary_search_by_key(&ei, |d| d.event) {
-            t.deliveries[p].message = COMPACT + k;
-        }
     }
     let fo = &mut t.folded;
     fo.shortened += 1;
@@ -1630,8 +1624,13 @@ fn renumber(t: &mut Timelines, free: Vec<usize>) {
             };
         }
     }
+    // A delivery line belongs to the life that owns it (its slot may since have been given
+    // to another life, when the life was kept in short); folded lives' lines and hand-offs
+    // were marked as such.
     for d in t.deliveries.iter_mut() {
-        d.message = remap(d.message);
+        if d.message < HANDOFF {
+            d.message = t.owner[d.event as usize].get().unwrap_or(FOLDED);
+        }
     }
 }
 
