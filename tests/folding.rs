@@ -294,3 +294,49 @@ fn check_kept_lives(inputs: &[PathBuf]) -> (u64, usize) {
     }
     (f.lives, handoffs)
 }
+
+/// A life kept in short is cited by rebuilding it from its lines: the rebuilt life must be
+/// the life kept whole (its lines, outcomes, links and end), but for the inbound session's
+/// TLS, which comes from a line of the session, not of the life, and which no report cites.
+#[test]
+fn lives_kept_in_short_rebuild_as_they_were_kept_whole() {
+    let mut combined = combined_set("mail.log");
+    combined.push(corpus("lab/combined/queue"));
+    let mut runs = vec![combined, vec![corpus("public")]];
+    for lab in ["filter", "bounces", "dns", "cleanup", "expire", "tls"] {
+        runs.push(vec![corpus(&format!("lab/{lab}/mail.log"))]);
+    }
+    let mut rebuilt = 0;
+    let mut linked = 0;
+    for input in &runs {
+        let opts = utc_options();
+        let loaded = load(input, &opts);
+        let parsed = ingest::parse(&loaded, &opts);
+        let whole = timeline::build(&parsed.events, &parsed.dumps);
+        let short = timeline::build_folded(&parsed.events, &parsed.dumps, 0);
+        let by_first: HashMap<u32, &timeline::Message> =
+            whole.messages.iter().map(|m| (m.events[0], m)).collect();
+        let kept = short.messages.len();
+        assert!(
+            short.rebuilt(0, &parsed.events).is_none() || kept == 0,
+            "a life kept whole is not rebuilt"
+        );
+        for i in kept..kept + short.compact.len() {
+            let m = short
+                .rebuilt(i, &parsed.events)
+                .expect("a life kept in short is rebuilt");
+            let w = by_first[&m.events[0]];
+            assert_eq!(m.events, w.events, "{input:?}: the lines of {}", w.queue_id);
+            let json = |m: &timeline::Message| {
+                let mut v = serde_json::to_value(m).expect("json");
+                v.as_object_mut().expect("object").remove("tls");
+                v
+            };
+            assert_eq!(json(&m), json(w), "{input:?}: life {} rebuilt", w.queue_id);
+            rebuilt += 1;
+            linked += usize::from(m.parent.is_some() || !m.children.is_empty());
+        }
+    }
+    assert!(rebuilt > 1000, "{rebuilt} lives rebuilt");
+    assert!(linked > 100, "{linked} of them linked to other lives");
+}

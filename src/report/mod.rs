@@ -87,21 +87,24 @@ fn cite(
 ) -> Vec<CitedMessage> {
     let mut wanted: Vec<usize> = Vec::new();
     for i in &analysis.incidents {
-        // Lives kept in short (past the cap) have no lines to cite.
         for &idx in &i.sample_messages {
-            if idx < timelines.messages.len() && !wanted.contains(&idx) {
+            if !wanted.contains(&idx) {
                 wanted.push(idx);
             }
         }
     }
     wanted
         .into_iter()
-        .map(|i| {
-            let m = &timelines.messages[i];
+        .filter_map(|i| {
+            // A life kept in short (past the cap) is rebuilt from its lines.
+            let m: std::borrow::Cow<'_, Message> = match timelines.messages.get(i) {
+                Some(m) => std::borrow::Cow::Borrowed(m),
+                None => std::borrow::Cow::Owned(timelines.rebuilt(i, &parsed.events)?),
+            };
             let arrived = m.received_at.or(Some(m.first_at));
-            CitedMessage {
-                anchor: anchor_for(m),
-                message: MessageReport::new(m),
+            Some(CitedMessage {
+                anchor: anchor_for(&m),
+                message: MessageReport::new(&m),
                 events: m
                     .events
                     .iter()
@@ -120,7 +123,7 @@ fn cite(
                         }
                     })
                     .collect(),
-            }
+            })
         })
         .collect()
 }

@@ -382,20 +382,38 @@ pub const HANDOFF: u32 = u32::MAX - 1;
 const COMPACT: u32 = 1 << 31;
 
 /// How many finished lives that did not fold (a failure touched them) are kept whole; past
-/// it the oldest are kept in short ([`CompactLife`]): what the incidents count of them, not
-/// their lines. The report reads another number from `MAILSLEUTH_TIMELINE_CAP`.
+/// it the oldest are kept in short ([`CompactLife`]): what the incidents count of them, and
+/// the indices of their lines, from which a cited one is rebuilt ([`Timelines::rebuilt`]).
+/// The report reads another number from `MAILSLEUTH_TIMELINE_CAP`.
 pub const TIMELINE_CAP: usize = 100_000;
 
 /// How a recipient ended, when it was first attempted, and when it was last attempted (for a
 /// recipient handed to another life, there).
 pub type RecipientEnd = (Outcome, Option<Stamp>, Option<Stamp>);
 
-/// A finished life kept in short: its queue ID and how each recipient ended.
+/// A finished life kept in short: its queue ID and how each recipient ended, and what it
+/// takes to rebuild it whole for citing ([`Timelines::rebuilt`]): its lines, its number, and
+/// what linked it to other lives.
 #[derive(Clone, Debug)]
 pub struct CompactLife {
     pub queue_id: QueueId,
     /// (outcome, first attempt, last attempt) per recipient.
     pub recipients: Vec<RecipientEnd>,
+    events: Box<[u32]>,
+    life: u32,
+    links: Option<Box<CompactLinks>>,
+}
+
+/// The links of a life kept in short, as the life kept whole would show them (their
+/// indices mean nothing), and its end (a requeue ends a life by a line of its child).
+#[derive(Clone, Debug)]
+struct CompactLinks {
+    end: End,
+    removed_at: Option<Stamp>,
+    parent: Option<Link>,
+    children: Vec<Link>,
+    /// The queue ID each recipient was handed to, if any.
+    handed_to: Vec<Option<QueueId>>,
 }
 
 /// The finished lives folded into aggregates: delivered at the first attempt, linked to no
@@ -1160,9 +1178,9 @@ struct Fold1 {
     /// Its delivery lines that handed the message to a child (`queued as` a child's queue
     /// ID): no attempts, as [`booked_attempt`](crate::analysis::incidents) tells them.
     handoffs: Vec<u32>,
-    /// (recipient, child) for each of its hops that links two lives of the group, in the
+    /// (recipient, child, kind) for each of its hops that links two lives of the group, in the
     /// order [`resolve_hops`] would link them (a later link of one recipient wins).
-    links: Vec<(usize, usize)>,
+    links: Vec<(usize, usize, LinkKind)>,
 }
 
 /// A group of linked lives (see [`linked_group`]).
@@ -1206,8 +1224,8 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
     let by_hop = |k: LinkKind| matches!(k, LinkKind::Hop | LinkKind::Xforward);
     let mut foldable = true;
     let mut group = vec![i];
-    // The hops that link two lives of the group: (parent, recipient, child).
-    let mut hops: Vec<(usize, usize, usize)> = Vec::new();
+    // The hops that link two lives of the group: (parent, recipient, child, kind).
+    let mut hops: Vec<(usize, usize, usize, LinkKind)> = Vec::new();
     let mut k = 0;
     while k < group.len() {
         let x = group[k];
@@ -1232,7 +1250,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
                 (None, _) => {}
                 (Some(c), None) => {
                     foldable = foldable && hop.kind == LinkKind::Hop;
-                    hops.push((x, hop.recipient, c));
+                    hops.push((x, hop.recipient, c, hop.kind));
                     near.push(c);
                 }
                 _ => return None,
@@ -1258,7 +1276,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         let m = &messages[x];
         let mut hop_parent = false;
         let mut parents: Vec<usize> = m.parent.map(|l| l.index).into_iter().collect();
-        for &(p, _, c) in &hops {
+        for &(p, _, c, _) in &hops {
             if c == x {
                 hop_parent = true;
                 if !parents.contains(&p) {
@@ -1269,7 +1287,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         if parents.len() > 1 {
             return None;
         }
-        for &(_, r, c) in hops.iter().filter(|h| h.0 == x) {
+        for &(_, r, c, _) in hops.iter().filter(|h| h.0 == x) {
             let address = &m.recipients[r].address;
             let found = messages[c]
                 .recipients
@@ -1293,7 +1311,9 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         let mut handed = Vec::new();
         let mut handoffs = Vec::new();
         for hop in &m.hops {
-            let to_child = hops.iter().any(|&(p, r, _)| p == x && r == hop.recipient)
+            let to_child = hops
+                .iter()
+                .any(|&(p, r, _, _)| p == x && r == hop.recipient)
                 || m.children.iter().any(|c| c.queue_id == hop.child_id);
             if hop.kind == LinkKind::Hop && to_child {
                 handed.push(hop.recipient);
@@ -1302,10 +1322,10 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
                 handoffs.push(hop.event);
             }
         }
-        let links: Vec<(usize, usize)> = hops
+        let links: Vec<(usize, usize, LinkKind)> = hops
             .iter()
             .filter(|h| h.0 == x)
-            .map(|h| (h.1, h.2))
+            .map(|h| (h.1, h.2, h.3))
             .collect();
         // A hop names its recipient by address: two recipients of one address are ambiguous.
         if !handed.is_empty() || !links.is_empty() {
@@ -1498,13 +1518,17 @@ fn keep_group_in_short(
     group: Vec<Fold1>,
 ) {
     let ends = group_ends(&t.messages, &group);
-    for (g, ends) in group.into_iter().zip(ends) {
+    let links: Vec<Option<Box<CompactLinks>>> = group
+        .iter()
+        .map(|g| group_links(&t.messages, &group, g))
+        .collect();
+    for ((g, ends), links) in group.into_iter().zip(ends).zip(links) {
         let k = t.compact.len() as u32;
         let mut m = free_life(t, closed, f, g.life);
         for (r, e) in m.recipients.iter_mut().zip(&ends) {
             r.outcome = e.0;
         }
-        keep_in_short(t, &m, k, g.root, ends);
+        keep_in_short(t, m, k, g.root, ends, links);
         for ei in g.handoffs {
             if let Ok(p) = t.deliveries.binary_search_by_key(&ei, |d| d.event) {
                 t.deliveries[p].message = HANDOFF;
@@ -1517,7 +1541,14 @@ fn keep_group_in_short(
 /// lines and deliveries now name it `COMPACT + k`; its share of the totals and series is
 /// added as [`Timelines::totals`] would count it (it is no probe; `root` when it continues
 /// no other life).
-fn keep_in_short(t: &mut Timelines, m: &Message, k: u32, root: bool, ends: Vec<RecipientEnd>) {
+fn keep_in_short(
+    t: &mut Timelines,
+    m: Message,
+    k: u32,
+    root: bool,
+    ends: Vec<RecipientEnd>,
+    links: Option<Box<CompactLinks>>,
+) {
     // Its delivery lines are booked to it through their owner by [`renumber`].
     for &ei in &m.events {
         t.owner[ei as usize] = Owner::of(COMPACT + k);
@@ -1525,12 +1556,52 @@ fn keep_in_short(t: &mut Timelines, m: &Message, k: u32, root: bool, ends: Vec<R
     let fo = &mut t.folded;
     fo.shortened += 1;
     fo.totals.transactions += 1;
-    fo.totals.count(m, root);
-    add_to_series(fo, m, root);
+    fo.totals.count(&m, root);
+    add_to_series(fo, &m, root);
     t.compact.push(CompactLife {
         queue_id: m.queue_id,
         recipients: ends,
+        events: m.events.into_boxed_slice(),
+        life: m.life,
+        links,
     });
+}
+
+/// The links life `g` of a group kept in short would have once [`resolve_hops`] linked the
+/// group's hops: its parent, its children, and where each recipient was handed.
+fn group_links(messages: &[Message], group: &[Fold1], g: &Fold1) -> Option<Box<CompactLinks>> {
+    let m = &messages[g.life];
+    let link = |kind, index: usize| Link {
+        kind,
+        index,
+        queue_id: messages[index].queue_id,
+    };
+    // A hop's child takes its first parent (a life has one at most in a group).
+    let parent = m.parent.or_else(|| {
+        group.iter().find_map(|p| {
+            let (_, _, kind) = p.links.iter().find(|l| l.1 == g.life)?;
+            Some(link(*kind, p.life))
+        })
+    });
+    let mut children = m.children.clone();
+    for &(_, c, kind) in &g.links {
+        if !children.iter().any(|l| l.index == c) {
+            children.push(link(kind, c));
+        }
+    }
+    let mut handed_to = vec![None; m.recipients.len()];
+    for &(r, c, _) in &g.links {
+        handed_to[r] = Some(messages[c].queue_id);
+    }
+    (parent.is_some() || !children.is_empty() || handed_to.iter().any(Option::is_some)).then(|| {
+        Box::new(CompactLinks {
+            end: m.end,
+            removed_at: m.removed_at,
+            parent,
+            children,
+            handed_to,
+        })
+    })
 }
 
 /// Could life `c` be the child a hop names (the test [`resolve_hops`] applies)?
@@ -1891,6 +1962,40 @@ impl Timelines<'_> {
                 .get(r)
                 .copied(),
         }
+    }
+
+    /// Life `i`, kept in short, rebuilt whole from its lines (`events`, the ingest's list)
+    /// as it was before it was kept in short, with the outcomes and links it had then: what
+    /// the report cites of it. `None` for a life kept whole.
+    pub fn rebuilt<'e>(&self, i: usize, events: &[Event<'e>]) -> Option<Message<'e>> {
+        let c = self.compact.get(i.checked_sub(self.messages.len())?)?;
+        let mut b = Builder::new(c.events.len());
+        for (k, &ei) in c.events.iter().enumerate() {
+            let e = events.get(ei as usize)?;
+            b.feed(k, e, action::action(e));
+        }
+        let mut m = b.finish(&[]).messages.into_iter().next()?;
+        for ei in &mut m.events {
+            *ei = c.events[*ei as usize];
+        }
+        m.life = c.life;
+        if let Some(l) = &c.links {
+            m.end = l.end;
+            m.removed_at = l.removed_at;
+        }
+        m.parent = c.links.as_ref().and_then(|l| l.parent);
+        m.children = c
+            .links
+            .as_ref()
+            .map(|l| l.children.clone())
+            .unwrap_or_default();
+        for (ri, r) in m.recipients.iter_mut().enumerate() {
+            if let Some(end) = c.recipients.get(ri) {
+                r.outcome = end.0;
+            }
+            r.handed_to_queue_id = c.links.as_ref().and_then(|l| *l.handed_to.get(ri)?);
+        }
+        Some(m)
     }
 
     /// When a recipient handed over to another life was last attempted there.
