@@ -316,7 +316,7 @@ pub fn rejects(t: &Timelines, top: usize) -> Rejects {
         *reasons
             .entry((class, classify::signature(text)))
             .or_insert(0) += 1;
-        *clients.entry(r.client.as_str()).or_insert(0) += 1;
+        *clients.entry(r.client.as_ref()).or_insert(0) += 1;
     }
     let mut by_reason: Vec<RejectReason> = reasons
         .into_iter()

@@ -293,18 +293,19 @@ impl<'a> Message<'a> {
     }
 }
 
-/// A reject by smtpd, postscreen or cleanup (NOQUEUE or with a queue ID).
+/// A reject by smtpd, postscreen or cleanup (NOQUEUE or with a queue ID). Its texts are
+/// borrowed from the line (copied only when they are not UTF-8).
 #[derive(Clone, Debug, Serialize)]
-pub struct RejectRecord {
+pub struct RejectRecord<'a> {
     pub at: Stamp,
-    pub host: String,
-    pub daemon: String,
-    pub action: String,
-    pub stage: String,
-    pub client: String,
-    pub text: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub host: Cow<'a, str>,
+    pub daemon: Cow<'a, str>,
+    pub action: Cow<'a, str>,
+    pub stage: Cow<'a, str>,
+    pub client: Cow<'a, str>,
+    pub text: Cow<'a, str>,
+    pub from: Option<Cow<'a, str>>,
+    pub to: Option<Cow<'a, str>>,
     pub queue_id: Option<QueueId>,
     #[serde(skip)]
     pub event: u32,
@@ -340,7 +341,7 @@ pub struct Timelines<'a> {
     /// Finished lives kept in short beyond the cap of whole ones (see [`TIMELINE_CAP`]):
     /// life `messages.len() + k` is `compact[k]`.
     pub compact: Vec<CompactLife>,
-    pub rejects: Vec<RejectRecord>,
+    pub rejects: Vec<RejectRecord<'a>>,
     pub admin: AdminActions,
     /// For each event (by index), the life it belongs to, if it names a queue ID.
     pub owner: Vec<Owner>,
@@ -1706,17 +1707,17 @@ fn renumber(t: &mut Timelines, free: Vec<usize>) {
     }
 }
 
-fn reject_record(e: &Event<'_>, r: &action::Reject<'_>, ei: usize) -> RejectRecord {
+fn reject_record<'a>(e: &Event<'a>, r: &action::Reject<'a>, ei: usize) -> RejectRecord<'a> {
     RejectRecord {
         at: e.time(),
-        host: lossy(e.host()),
-        daemon: lossy(e.daemon_name()),
-        action: lossy(r.action),
-        stage: lossy(r.stage),
-        client: lossy(r.client),
-        text: lossy(r.text),
-        from: r.from.map(lossy),
-        to: r.to.map(lossy),
+        host: text(e.host()),
+        daemon: text(e.daemon_name()),
+        action: text(r.action),
+        stage: text(r.stage),
+        client: text(r.client),
+        text: text(r.text),
+        from: r.from.map(text),
+        to: r.to.map(text),
         queue_id: e.queue().id(),
         event: ei as u32,
     }
