@@ -63,13 +63,12 @@ pub struct Attempt {
     relay: u32,
     /// The recipient's index in its message.
     pub rcpt: u32,
-    /// `delay=` and `delays=a/b/c/d` of the attempt; NaN when not logged.
-    delay: f64,
-    delays: [f64; 4],
     pub status: Status,
     pub class: Option<Class>,
-    /// Index into the signature table, or [`NONE`] (see [`Attempt::signature`]).
-    signature: u32,
+    /// A failure's signature: its index into the signature table (see
+    /// [`Attempt::signature`]). A delivery's timings: its index into [`Attempts::timings`]
+    /// (see [`Attempts::delay`]). [`NONE`] when it has neither.
+    detail: u32,
     /// The life (index into the timelines' lives, or [`FOLDED`] / [`HANDOFF`]) and the
     /// event; 32 bits each, as the timelines number them.
     pub message: u32,
@@ -95,19 +94,18 @@ impl Attempt {
 
     /// Its failure's number: in the reasons while reading, then in the signature table.
     pub fn signature(&self) -> Option<u32> {
-        (self.signature != NONE).then_some(self.signature)
+        (failed(self.status) && self.detail != NONE).then_some(self.detail)
     }
 
-    /// `delay=`, if logged.
-    pub fn delay(&self) -> Option<f64> {
-        (!self.delay.is_nan()).then_some(self.delay)
-    }
-
-    /// `delays=a/b/c/d`, if logged.
-    pub fn delays(&self) -> Option<[f64; 4]> {
-        (!self.delays[0].is_nan()).then_some(self.delays)
+    /// A delivery's (`status=sent`) number in [`Attempts::timings`].
+    fn timings(&self) -> Option<usize> {
+        (self.status == Status::Sent && self.detail != NONE).then_some(self.detail as usize)
     }
 }
+
+/// `delay=` and `delays=a/b/c/d` of a delivery; NaN for what was not logged (a parsed figure
+/// never is NaN).
+pub type Timings = (f64, [f64; 4]);
 
 /// A destination's relay: `host[ip]:port` from `relay=`, or from the reply text when the
 /// attempt made no connection of its own (`relay=none … connect to host[ip]:port: …`).
@@ -160,6 +158,9 @@ pub struct SignatureCount {
 /// Every attempt, the signature table, and the local hand-offs left out.
 pub struct Attempts {
     pub attempts: Vec<Attempt>,
+    /// The timings of the deliveries (`status=sent`) among them, apart: the other attempts'
+    /// are not used, and a million attempts would carry 40 bytes each for them.
+    pub timings: Vec<Timings>,
     pub signatures: Vec<SignatureCount>,
     /// The recipient domains and relays the attempts name, by number.
     pub domains: Vec<String>,
@@ -167,6 +168,18 @@ pub struct Attempts {
 }
 
 impl Attempts {
+    /// `delay=` of a delivery (`status=sent`), if logged.
+    pub fn delay(&self, a: &Attempt) -> Option<f64> {
+        let d = self.timings.get(a.timings()?)?.0;
+        (!d.is_nan()).then_some(d)
+    }
+
+    /// `delays=a/b/c/d` of a delivery (`status=sent`), if logged.
+    pub fn delays(&self, a: &Attempt) -> Option<[f64; 4]> {
+        let d = self.timings.get(a.timings()?)?.1;
+        (!d[0].is_nan()).then_some(d)
+    }
+
     /// The recipient domain of `a`, lower case.
     pub fn domain(&self, a: &Attempt) -> &str {
         &self.domains[a.domain as usize]
@@ -234,8 +247,10 @@ pub struct AttemptReader<'a> {
     /// The index of the next event [`AttemptReader::block`] is handed.
     next: u32,
     /// The attempts read, in event order; until `finish`, `message` and `rcpt` are unset and
-    /// `signature` holds the number of the (dsn, reason) in `reasons`.
+    /// a failure's signature is the number of its (dsn, reason) in `reasons`.
     read: Vec<Attempt>,
+    /// The deliveries' timings, in the order read.
+    timings: Vec<Timings>,
     reason_ids: HashMap<ReasonKey<'a>, u32>,
     /// Each distinct (dsn, reason) of a failure, classified as it is first read: its class
     /// and its signature's number in `signatures` (most reasons differ only in an address or
@@ -252,6 +267,7 @@ impl<'a> AttemptReader<'a> {
         AttemptReader {
             next: 0,
             read: Vec::with_capacity(lines),
+            timings: Vec::new(),
             reason_ids: HashMap::default(),
             reasons: Vec::new(),
             signatures: NameIds::default(),
@@ -288,17 +304,26 @@ impl<'a> AttemptReader<'a> {
             })
         });
         // Parsed figures are never NaN: NaN can stand for "not logged".
+        let detail = match signature {
+            Some(s) => s,
+            None if d.status == Status::Sent && (d.delay.is_some() || d.delays.is_some()) => {
+                self.timings.push((
+                    d.delay.filter(|x| !x.is_nan()).unwrap_or(f64::NAN),
+                    d.delays.filter(|x| !x[0].is_nan()).unwrap_or([f64::NAN; 4]),
+                ));
+                self.timings.len() as u32 - 1
+            }
+            None => NONE,
+        };
         self.read.push(Attempt {
             micros: e.time().micros,
             offset_secs: e.time().offset_secs,
             domain: self.domains.id(domain_bytes(d.to), true),
             relay: relay_of(d.relay, d.reason).map_or(NONE, |x| self.relays.id(x, false)),
             rcpt: 0,
-            delay: d.delay.filter(|x| !x.is_nan()).unwrap_or(f64::NAN),
-            delays: d.delays.filter(|x| !x[0].is_nan()).unwrap_or([f64::NAN; 4]),
             status: d.status,
             class: None,
-            signature: signature.unwrap_or(NONE),
+            detail,
             message: FOLDED,
             event: ei,
         });
@@ -309,6 +334,7 @@ impl<'a> AttemptReader<'a> {
     pub fn finish(self, events: &[Event<'a>], t: &Timelines) -> Attempts {
         let AttemptReader {
             mut read,
+            timings,
             reasons,
             signatures,
             domains,
@@ -370,10 +396,11 @@ impl<'a> AttemptReader<'a> {
             s.count += 1;
             s.last_at = a.at();
             a.class = Some(class);
-            a.signature = idx;
+            a.detail = idx;
         }
         Attempts {
             attempts: read,
+            timings,
             signatures: sigs,
             domains: domains.into_names(),
             relays: relays.into_names(),
@@ -1160,8 +1187,8 @@ pub fn next_checks(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_attempt_takes_80_bytes() {
+    fn an_attempt_takes_40_bytes() {
         // A million and more are held at once on a busy day's log.
-        assert_eq!(std::mem::size_of::<super::Attempt>(), 80);
+        assert_eq!(std::mem::size_of::<super::Attempt>(), 40);
     }
 }

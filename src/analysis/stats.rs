@@ -174,11 +174,11 @@ pub fn delays(att: &Attempts, top: usize) -> Delays {
     let mut n = 0f64;
     let mut per: HashMap<u32, (Vec<f64>, [f64; 4], f64)> = HashMap::default();
     for at in att.attempts.iter().filter(|x| x.status == Status::Sent) {
-        let Some(delay) = at.delay() else { continue };
+        let Some(delay) = att.delay(at) else { continue };
         all.push(delay);
         let e = per.entry(at.domain).or_default();
         e.0.push(delay);
-        if let Some(ds) = at.delays() {
+        if let Some(ds) = att.delays(at) {
             for k in 0..4 {
                 sum[k] += ds[k];
                 e.1[k] += ds[k];
