@@ -553,28 +553,12 @@ pub fn markers(
 ) -> Vec<Marker> {
     let mut out = admin.to_vec();
     // Retry bursts: re-entries into the active queue (a `queue active` line for a message
-    // that had one before), bucketed by a quarter of the quiet gap. Counted in the same pass
-    // over the events (a message's events are in event order too).
+    // that had one before, noted by the timelines as they were built), bucketed by a quarter
+    // of the quiet gap.
     let bucket = (quiet_gap / 4).max(1_000_000);
     let mut retries: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut seen = vec![0u32; t.messages.len() + t.compact.len()];
-    for (ei, e) in events.iter().enumerate() {
-        if e.daemon != crate::parse::Daemon::Qmgr {
-            continue;
-        }
-        let text = e.text();
-        if text.starts_with(b"from=") && text.ends_with(b"(queue active)") {
-            let Some(mi) = t.owner.get(ei).and_then(|o| o.get()) else {
-                continue;
-            };
-            let n = &mut seen[mi as usize];
-            *n += 1;
-            if *n > 1 {
-                *retries
-                    .entry(e.time().micros.div_euclid(bucket))
-                    .or_insert(0) += 1;
-            }
-        }
+    for &at in &t.retries {
+        *retries.entry(at.div_euclid(bucket)).or_insert(0) += 1;
     }
     if !retries.is_empty() {
         let mut counts: Vec<u64> = retries.values().copied().collect();

@@ -94,7 +94,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     // their failure reasons classified.
     let mut scanner = crate::analysis::scan::Scanner::default();
     let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.events.len() / 4);
-    let timelines = timeline::build_beside(
+    let mut timelines = timeline::build_beside(
         &parsed.events,
         &parsed.dumps,
         timeline::READ_AHEAD,
@@ -109,6 +109,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     stage("classifying delivery attempts");
     let attempts = reader.finish(&parsed.events, &timelines);
+    timelines.release_bookings();
     crate::timing::stage("attempts");
     stage("finding incidents");
     let analysis = crate::analysis::incidents::analyse(
