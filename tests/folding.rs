@@ -340,3 +340,42 @@ fn lives_kept_in_short_rebuild_as_they_were_kept_whole() {
     assert!(rebuilt > 1000, "{rebuilt} lives rebuilt");
     assert!(linked > 100, "{linked} of them linked to other lives");
 }
+
+/// With every finished life kept in short (a cap of 0), each incident still cites every
+/// sample it names, with its lines: the report rebuilds them.
+#[test]
+fn incidents_cite_their_samples_when_every_life_is_kept_in_short() {
+    let mut cited_lives = 0;
+    for input in [
+        vec![corpus("lab/combined")],
+        vec![corpus("lab/throttle/mail.log")],
+        vec![corpus("lab/cleanup/mail.log")],
+        vec![corpus("public")],
+    ] {
+        let (report, short) = report_capped(&input, false, Some(0));
+        assert!(short > 0, "{input:?}: lives kept in short");
+        let cited: HashMap<String, usize> = report["cited_messages"]
+            .as_array()
+            .expect("cited messages")
+            .iter()
+            .map(|c| {
+                let id = c["message"]["queue_id"]
+                    .as_str()
+                    .expect("queue ID")
+                    .to_string();
+                (id, c["events"].as_array().map_or(0, Vec::len))
+            })
+            .collect();
+        let incidents = report["incidents"].as_array().expect("incidents");
+        assert!(!incidents.is_empty(), "{input:?}: incidents");
+        for i in incidents {
+            for q in i["sample_queue_ids"].as_array().expect("samples") {
+                let q = q.as_str().expect("queue ID");
+                let lines = cited.get(q).copied().unwrap_or(0);
+                assert!(lines > 0, "{input:?}: sample {q} is cited with its lines");
+            }
+        }
+        cited_lives += cited.len();
+    }
+    assert!(cited_lives >= 20, "{cited_lives} lives cited");
+}
