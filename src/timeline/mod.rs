@@ -1388,56 +1388,6 @@ fn group_ends(messages: &[Message], group: &[Fold1]) -> Vec<Vec<RecipientEnd>> {
         let g = group.iter().find(|g| g.life == x)?;
         g.links.iter().rev().find(|l| l.0 == r).map(|l| l.1)
     };
-    let outcome = |x: usize, r: usize| -> Outcome {
-        let (mut x, mut r) = (x, r);
-        for _ in 0..=16 {
-            let rc = &messages[x].recipients[r];
-            let Some(c) = handed(x, r) else {
-                return rc.outcome;
-            };
-            let child = &messages[c];
-            let found = child
-                .recipients
-                .iter()
-                .position(|y| y.address == rc.address)
-                .or_else(|| {
-                    child
-                        .recipients
-                        .iter()
-                        .position(|y| y.orig_to.as_deref() == Some(&*rc.address))
-                });
-            match found {
-                Some(cr) => (x, r) = (c, cr),
-                None => {
-                    return match child.end {
-                        End::Deleted => Outcome::Deleted,
-                        End::Rejected => Outcome::Rejected,
-                        _ if child.expired_at.is_some() => Outcome::Expired,
-                        _ => Outcome::Deferred,
-                    }
-                }
-            }
-        }
-        messages[x].recipients[r].outcome
-    };
-    let last_attempt = |x: usize, r: usize| -> Option<Stamp> {
-        let (mut x, mut r) = (x, r);
-        for _ in 0..16 {
-            let rc = &messages[x].recipients[r];
-            let Some(c) = handed(x, r) else {
-                return rc.last_attempt_at;
-            };
-            match messages[c]
-                .recipients
-                .iter()
-                .position(|y| y.address == rc.address)
-            {
-                Some(cr) => (x, r) = (c, cr),
-                None => return rc.last_attempt_at,
-            }
-        }
-        messages[x].recipients[r].last_attempt_at
-    };
     group
         .iter()
         .map(|g| {
@@ -1445,9 +1395,9 @@ fn group_ends(messages: &[Message], group: &[Fold1]) -> Vec<Vec<RecipientEnd>> {
             (0..m.recipients.len())
                 .map(|r| {
                     (
-                        outcome(g.life, r),
+                        final_outcome(messages, g.life, r, &handed),
                         m.recipients[r].first_attempt_at,
-                        last_attempt(g.life, r),
+                        final_attempt(messages, g.life, r, &handed),
                     )
                 })
                 .collect()
@@ -1823,16 +1773,21 @@ fn resolve_hops(messages: &mut [Message], hops: Vec<PendingHop>) {
     }
 }
 
-/// A recipient handed to another life takes the outcome it finally had there.
-fn propagate_outcomes(messages: &mut [Message]) {
-    fn final_outcome(messages: &[Message], m: usize, r: usize, depth: u32) -> Outcome {
+/// How recipient `r` of life `m` finally ended, following its hand-offs (`handed` tells the
+/// life a recipient was handed to) at most 16 deep: its outcome in the last life that has it,
+/// or, handed to a life that never attempted it, what that life's end makes of it.
+fn final_outcome(
+    messages: &[Message],
+    m: usize,
+    r: usize,
+    handed: &impl Fn(usize, usize) -> Option<usize>,
+) -> Outcome {
+    let (mut m, mut r) = (m, r);
+    for _ in 0..=16 {
         let rc = &messages[m].recipients[r];
-        let Some(c) = rc.handed_to else {
+        let Some(c) = handed(m, r) else {
             return rc.outcome;
         };
-        if depth > 16 {
-            return rc.outcome;
-        }
         let child = &messages[c];
         let found = child
             .recipients
@@ -1845,21 +1800,55 @@ fn propagate_outcomes(messages: &mut [Message]) {
                     .position(|x| x.orig_to.as_deref() == Some(&*rc.address))
             });
         match found {
-            Some(cr) => final_outcome(messages, c, cr, depth + 1),
+            Some(cr) => (m, r) = (c, cr),
             // Handed over but never attempted there.
-            None => match child.end {
-                End::Deleted => Outcome::Deleted,
-                End::Rejected => Outcome::Rejected,
-                _ if child.expired_at.is_some() => Outcome::Expired,
-                _ => Outcome::Deferred,
-            },
+            None => {
+                return match child.end {
+                    End::Deleted => Outcome::Deleted,
+                    End::Rejected => Outcome::Rejected,
+                    _ if child.expired_at.is_some() => Outcome::Expired,
+                    _ => Outcome::Deferred,
+                }
+            }
         }
     }
+    messages[m].recipients[r].outcome
+}
+
+/// When recipient `r` of life `m` was last attempted, following its hand-offs (found by
+/// address) at most 16 deep.
+fn final_attempt(
+    messages: &[Message],
+    m: usize,
+    r: usize,
+    handed: &impl Fn(usize, usize) -> Option<usize>,
+) -> Option<Stamp> {
+    let (mut m, mut r) = (m, r);
+    for _ in 0..16 {
+        let rc = &messages[m].recipients[r];
+        let Some(c) = handed(m, r) else {
+            return rc.last_attempt_at;
+        };
+        match messages[c]
+            .recipients
+            .iter()
+            .position(|x| x.address == rc.address)
+        {
+            Some(cr) => (m, r) = (c, cr),
+            None => return rc.last_attempt_at,
+        }
+    }
+    messages[m].recipients[r].last_attempt_at
+}
+
+/// A recipient handed to another life takes the outcome it finally had there.
+fn propagate_outcomes(messages: &mut [Message]) {
+    let handed = |m: usize, r: usize| messages[m].recipients[r].handed_to;
     let mut updates = Vec::new();
     for (mi, m) in messages.iter().enumerate() {
         for (ri, r) in m.recipients.iter().enumerate() {
             if r.handed_to.is_some() {
-                updates.push((mi, ri, final_outcome(messages, mi, ri, 0)));
+                updates.push((mi, ri, final_outcome(messages, mi, ri, &handed)));
             }
         }
     }
@@ -1968,7 +1957,9 @@ impl Timelines<'_> {
         match self.messages.get(i) {
             Some(m) => {
                 let rc = m.recipients.get(r)?;
-                Some((rc.outcome, rc.first_attempt_at, self.final_attempt(i, rc)))
+                let handed = |m: usize, r: usize| self.messages[m].recipients[r].handed_to;
+                let last = final_attempt(&self.messages, i, r, &handed);
+                Some((rc.outcome, rc.first_attempt_at, last))
             }
             None => self
                 .compact
@@ -2011,22 +2002,6 @@ impl Timelines<'_> {
             r.handed_to_queue_id = c.links.as_ref().and_then(|l| *l.handed_to.get(ri)?);
         }
         Some(m)
-    }
-
-    /// When a recipient handed over to another life was last attempted there.
-    fn final_attempt(&self, mi: usize, r: &Recipient) -> Option<Stamp> {
-        let mut cur = (mi, r);
-        for _ in 0..16 {
-            let Some(c) = cur.1.handed_to else {
-                return cur.1.last_attempt_at;
-            };
-            let child = &self.messages[c];
-            match child.recipients.iter().find(|x| x.address == cur.1.address) {
-                Some(x) => cur = (c, x),
-                None => return cur.1.last_attempt_at,
-            }
-        }
-        cur.1.last_attempt_at
     }
 
     /// Let go of the owner of every event and the delivery bookings, once the attempts are
