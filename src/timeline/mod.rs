@@ -402,7 +402,7 @@ pub type RecipientEnd = (Outcome, Option<Stamp>, Option<Stamp>);
 
 /// A finished life kept in short: its queue ID and how each recipient ended, and what it
 /// takes to rebuild it whole for citing ([`Timelines::rebuilt`]): its lines, its number, and
-/// what linked it to other lives.
+/// the lives it was linked to (kept in short with it, next to it).
 #[derive(Clone, Debug)]
 pub struct CompactLife {
     pub queue_id: QueueId,
@@ -410,19 +410,8 @@ pub struct CompactLife {
     pub recipients: Vec<RecipientEnd>,
     events: Box<[u32]>,
     life: u32,
-    links: Option<Box<CompactLinks>>,
-}
-
-/// The links of a life kept in short, as the life kept whole would show them (their
-/// indices mean nothing), and its end (a requeue ends a life by a line of its child).
-#[derive(Clone, Debug)]
-struct CompactLinks {
-    end: End,
-    removed_at: Option<Stamp>,
-    parent: Option<Link>,
-    children: Vec<Link>,
-    /// The queue ID each recipient was handed to, if any.
-    handed_to: Vec<Option<QueueId>>,
+    /// Its group: `compact[group.0 ..][.. group.1]`, itself among them.
+    group: (u32, u8),
 }
 
 /// The finished lives folded into aggregates: delivered at the first attempt, linked to no
@@ -1193,9 +1182,9 @@ struct Fold1 {
     /// Its delivery lines that handed the message to a child (`queued as` a child's queue
     /// ID): no attempts, as [`booked_attempt`](crate::analysis::incidents) tells them.
     handoffs: Vec<u32>,
-    /// (recipient, child, kind) for each of its hops that links two lives of the group, in the
+    /// (recipient, child) for each of its hops that links two lives of the group, in the
     /// order [`resolve_hops`] would link them (a later link of one recipient wins).
-    links: Vec<(usize, usize, LinkKind)>,
+    links: Vec<(usize, usize)>,
 }
 
 /// A group of linked lives (see [`linked_group`]).
@@ -1239,8 +1228,8 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
     let by_hop = |k: LinkKind| matches!(k, LinkKind::Hop | LinkKind::Xforward);
     let mut foldable = true;
     let mut group = vec![i];
-    // The hops that link two lives of the group: (parent, recipient, child, kind).
-    let mut hops: Vec<(usize, usize, usize, LinkKind)> = Vec::new();
+    // The hops that link two lives of the group: (parent, recipient, child).
+    let mut hops: Vec<(usize, usize, usize)> = Vec::new();
     let mut k = 0;
     while k < group.len() {
         let x = group[k];
@@ -1265,7 +1254,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
                 (None, _) => {}
                 (Some(c), None) => {
                     foldable = foldable && hop.kind == LinkKind::Hop;
-                    hops.push((x, hop.recipient, c, hop.kind));
+                    hops.push((x, hop.recipient, c));
                     near.push(c);
                 }
                 _ => return None,
@@ -1291,7 +1280,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         let m = &messages[x];
         let mut hop_parent = false;
         let mut parents: Vec<usize> = m.parent.map(|l| l.index).into_iter().collect();
-        for &(p, _, c, _) in &hops {
+        for &(p, _, c) in &hops {
             if c == x {
                 hop_parent = true;
                 if !parents.contains(&p) {
@@ -1302,7 +1291,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         if parents.len() > 1 {
             return None;
         }
-        for &(_, r, c, _) in hops.iter().filter(|h| h.0 == x) {
+        for &(_, r, c) in hops.iter().filter(|h| h.0 == x) {
             let address = &m.recipients[r].address;
             let found = messages[c]
                 .recipients
@@ -1326,9 +1315,7 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         let mut handed = Vec::new();
         let mut handoffs = Vec::new();
         for hop in &m.hops {
-            let to_child = hops
-                .iter()
-                .any(|&(p, r, _, _)| p == x && r == hop.recipient)
+            let to_child = hops.iter().any(|&(p, r, _)| p == x && r == hop.recipient)
                 || m.children.iter().any(|c| c.queue_id == hop.child_id);
             if hop.kind == LinkKind::Hop && to_child {
                 handed.push(hop.recipient);
@@ -1337,10 +1324,10 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
                 handoffs.push(hop.event);
             }
         }
-        let links: Vec<(usize, usize, LinkKind)> = hops
+        let links: Vec<(usize, usize)> = hops
             .iter()
             .filter(|h| h.0 == x)
-            .map(|h| (h.1, h.2, h.3))
+            .map(|h| (h.1, h.2))
             .collect();
         // A hop names its recipient by address: two recipients of one address are ambiguous.
         if !handed.is_empty() || !links.is_empty() {
@@ -1483,17 +1470,15 @@ fn keep_group_in_short(
     group: Vec<Fold1>,
 ) {
     let ends = group_ends(&t.messages, &group);
-    let links: Vec<Option<Box<CompactLinks>>> = group
-        .iter()
-        .map(|g| group_links(&t.messages, &group, g))
-        .collect();
-    for ((g, ends), links) in group.into_iter().zip(ends).zip(links) {
+    // A group has at most `linked_group`'s 8 lives.
+    let first = (t.compact.len() as u32, group.len() as u8);
+    for (g, ends) in group.into_iter().zip(ends) {
         let k = t.compact.len() as u32;
         let mut m = free_life(t, closed, f, g.life);
         for (r, e) in m.recipients.iter_mut().zip(&ends) {
             r.outcome = e.0;
         }
-        keep_in_short(t, m, k, g.root, ends, links);
+        keep_in_short(t, m, k, g.root, ends, first);
         for ei in g.handoffs {
             if let Ok(p) = t.deliveries.binary_search_by_key(&ei, |d| d.event) {
                 t.deliveries[p].message = HANDOFF;
@@ -1512,7 +1497,7 @@ fn keep_in_short(
     k: u32,
     root: bool,
     ends: Vec<RecipientEnd>,
-    links: Option<Box<CompactLinks>>,
+    group: (u32, u8),
 ) {
     // Its delivery lines are booked to it through their owner by [`renumber`].
     for &ei in &m.events {
@@ -1528,45 +1513,8 @@ fn keep_in_short(
         recipients: ends,
         events: m.events.into_boxed_slice(),
         life: m.life,
-        links,
+        group,
     });
-}
-
-/// The links life `g` of a group kept in short would have once [`resolve_hops`] linked the
-/// group's hops: its parent, its children, and where each recipient was handed.
-fn group_links(messages: &[Message], group: &[Fold1], g: &Fold1) -> Option<Box<CompactLinks>> {
-    let m = &messages[g.life];
-    let link = |kind, index: usize| Link {
-        kind,
-        index,
-        queue_id: messages[index].queue_id,
-    };
-    // A hop's child takes its first parent (a life has one at most in a group).
-    let parent = m.parent.or_else(|| {
-        group.iter().find_map(|p| {
-            let (_, _, kind) = p.links.iter().find(|l| l.1 == g.life)?;
-            Some(link(*kind, p.life))
-        })
-    });
-    let mut children = m.children.clone();
-    for &(_, c, kind) in &g.links {
-        if !children.iter().any(|l| l.index == c) {
-            children.push(link(kind, c));
-        }
-    }
-    let mut handed_to = vec![None; m.recipients.len()];
-    for &(r, c, _) in &g.links {
-        handed_to[r] = Some(messages[c].queue_id);
-    }
-    (parent.is_some() || !children.is_empty() || handed_to.iter().any(Option::is_some)).then(|| {
-        Box::new(CompactLinks {
-            end: m.end,
-            removed_at: m.removed_at,
-            parent,
-            children,
-            handed_to,
-        })
-    })
 }
 
 /// Could life `c` be the child a hop names (the test [`resolve_hops`] applies)?
@@ -1971,35 +1919,36 @@ impl Timelines<'_> {
     }
 
     /// Life `i`, kept in short, rebuilt whole from its lines (`events`, the ingest's list)
-    /// as it was before it was kept in short, with the outcomes and links it had then: what
-    /// the report cites of it. `None` for a life kept whole.
+    /// as it was before it was kept in short: the lines of its group, the lives it was linked
+    /// to, go to a builder of their own, which links them again as the lives kept whole are
+    /// linked; its number and its recipients' ends are put back. What the report cites of
+    /// it. `None` for a life kept whole.
     pub fn rebuilt<'e>(&self, i: usize, events: &[Event<'e>]) -> Option<Message<'e>> {
         let c = self.compact.get(i.checked_sub(self.messages.len())?)?;
-        let mut b = Builder::new(c.events.len());
-        for (k, &ei) in c.events.iter().enumerate() {
+        let (start, n) = (c.group.0 as usize, c.group.1 as usize);
+        let group = self.compact.get(start..start + n)?;
+        let mut lines: Vec<u32> = group
+            .iter()
+            .flat_map(|g| g.events.iter().copied())
+            .collect();
+        lines.sort_unstable();
+        let mut b = Builder::new(lines.len());
+        for (k, &ei) in lines.iter().enumerate() {
             let e = events.get(ei as usize)?;
             b.feed(k, e, action::action(e));
         }
-        let mut m = b.finish(&[]).messages.into_iter().next()?;
+        let first = *c.events.first()?;
+        let mut m = b
+            .finish(&[])
+            .messages
+            .into_iter()
+            .find(|m| m.events.first().map(|&k| lines[k as usize]) == Some(first))?;
         for ei in &mut m.events {
-            *ei = c.events[*ei as usize];
+            *ei = lines[*ei as usize];
         }
         m.life = c.life;
-        if let Some(l) = &c.links {
-            m.end = l.end;
-            m.removed_at = l.removed_at;
-        }
-        m.parent = c.links.as_ref().and_then(|l| l.parent);
-        m.children = c
-            .links
-            .as_ref()
-            .map(|l| l.children.clone())
-            .unwrap_or_default();
-        for (ri, r) in m.recipients.iter_mut().enumerate() {
-            if let Some(end) = c.recipients.get(ri) {
-                r.outcome = end.0;
-            }
-            r.handed_to_queue_id = c.links.as_ref().and_then(|l| *l.handed_to.get(ri)?);
+        for (r, end) in m.recipients.iter_mut().zip(&c.recipients) {
+            r.outcome = end.0;
         }
         Some(m)
     }
