@@ -393,7 +393,7 @@ const COMPACT: u32 = 1 << 31;
 /// it the oldest are kept in short ([`CompactLife`]): what the incidents count of them, and
 /// the indices of their lines, from which a cited one is rebuilt ([`Timelines::rebuilt`]).
 /// The cap bounds memory only: a life kept whole takes about 1.3 KiB, one kept in short
-/// about 250 bytes (its line indices and its recipients' ends). The report reads another
+/// about 200 bytes (its line indices and its recipients' ends). The report reads another
 /// number from `MAILSLEUTH_TIMELINE_CAP`.
 pub const TIMELINE_CAP: usize = 10_000;
 
