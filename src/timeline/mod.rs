@@ -548,6 +548,9 @@ fn set_text<'a>(slot: &mut Option<Cow<'a, str>>, b: Option<&'a [u8]>) {
 struct PendingHop {
     /// The event that named it, and the recipient: the order hops are linked in.
     event: u32,
+    /// Its delivery line's place in [`Timelines::deliveries`] (`queued as`, `forwarded as`);
+    /// `u32::MAX` for a requeue, named by a pickup line.
+    delivery: u32,
     parent: usize,
     recipient: usize,
     child_id: QueueId,
@@ -943,6 +946,7 @@ impl<'a> Builder<'a> {
                                 }
                                 pm.hops.push(PendingHop {
                                     event: ei as u32,
+                                    delivery: u32::MAX,
                                     parent: p,
                                     recipient: ri,
                                     child_id: qid,
@@ -1042,6 +1046,7 @@ impl<'a> Builder<'a> {
                         }
                         m.hops.push(PendingHop {
                             event: ei as u32,
+                            delivery: t.deliveries.len() as u32 - 1,
                             parent: i,
                             recipient: ri,
                             child_id,
@@ -1218,10 +1223,9 @@ struct Fold1 {
     life: usize,
     /// No life continues into it: it counts as a message of its own.
     root: bool,
-    /// Its recipients whose delivery line handed the message to another life of the group.
-    handed: Vec<usize>,
-    /// Its delivery lines that handed the message to a child (`queued as` a child's queue
-    /// ID): no attempts, as [`booked_attempt`](crate::analysis::incidents) tells them.
+    /// Its delivery lines (places in [`Timelines::deliveries`]) that handed the message to a
+    /// child (`queued as` a child's queue ID): no attempts, as
+    /// [`booked_attempt`](crate::analysis::incidents) tells them.
     handoffs: Vec<u32>,
     /// (recipient, child) for each of its hops that links two lives of the group, in the
     /// order [`resolve_hops`] would link them (a later link of one recipient wins).
@@ -1353,25 +1357,19 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
                     .map(|h| messages[h.2].queue_id),
             )
             .collect();
-        let mut handed = Vec::new();
-        let mut handoffs = Vec::new();
-        for hop in &m.hops {
-            let to_child = hops.iter().any(|&(p, r, _)| p == x && r == hop.recipient)
-                || m.children.iter().any(|c| c.queue_id == hop.child_id);
-            if hop.kind == LinkKind::Hop && to_child {
-                handed.push(hop.recipient);
-            }
-            if hop.kind == LinkKind::Hop && child_ids.contains(&hop.child_id) {
-                handoffs.push(hop.event);
-            }
-        }
+        let handoffs: Vec<u32> = m
+            .hops
+            .iter()
+            .filter(|hop| hop.kind == LinkKind::Hop && child_ids.contains(&hop.child_id))
+            .map(|hop| hop.delivery)
+            .collect();
         let links: Vec<(usize, usize)> = hops
             .iter()
             .filter(|h| h.0 == x)
             .map(|h| (h.1, h.2))
             .collect();
         // A hop names its recipient by address: two recipients of one address are ambiguous.
-        if !handed.is_empty() || !links.is_empty() {
+        if !handoffs.is_empty() || !links.is_empty() {
             let mut seen: Vec<&str> = m.recipients.iter().map(|r| &*r.address).collect();
             seen.sort_unstable();
             if seen.windows(2).any(|w| w[0] == w[1]) {
@@ -1381,7 +1379,6 @@ fn linked_group(messages: &[Message], i: usize, f: &Fold, now: i64) -> Option<Gr
         out.push(Fold1 {
             life: x,
             root: !hop_parent && m.parent.is_none_or(|l| !l.kind.continues()),
-            handed,
             handoffs,
             links,
         });
@@ -1487,12 +1484,11 @@ fn fold_life(t: &mut Timelines, closed: &mut HashMap<Key, (usize, i64)>, f: &mut
     for &ei in &m.events {
         t.owner[ei as usize] = Owner::NONE;
     }
-    for (ri, r) in m.recipients.iter().enumerate() {
-        t.deliveries[r.delivery as usize].message = if g.handed.contains(&ri) {
-            HANDOFF
-        } else {
-            FOLDED
-        };
+    for r in &m.recipients {
+        t.deliveries[r.delivery as usize].message = FOLDED;
+    }
+    for &d in &g.handoffs {
+        t.deliveries[d as usize].message = HANDOFF;
     }
     let fo = &mut t.folded;
     fo.lives += 1;
@@ -1520,10 +1516,8 @@ fn keep_group_in_short(
             r.outcome = e.0;
         }
         keep_in_short(t, m, k, g.root, ends, first);
-        for ei in g.handoffs {
-            if let Ok(p) = t.deliveries.binary_search_by_key(&ei, |d| d.event) {
-                t.deliveries[p].message = HANDOFF;
-            }
+        for d in g.handoffs {
+            t.deliveries[d as usize].message = HANDOFF;
         }
     }
 }
