@@ -211,6 +211,7 @@ fn the_same_file_twice_and_overlapping_copies_count_once() {
     let p = ingest::parse(&l, &opts);
     assert_eq!(rendered(&p), once);
     assert_eq!(p.stats[0].duplicate_lines, 1000);
+    assert_events_parse_again(&p);
 }
 
 /// What a parse says about its inputs and events, for comparing two ways of reading them.
@@ -414,6 +415,7 @@ fn a_log_of_many_chunks_keeps_every_line_number_and_stamp() {
         assert_eq!(e.raw_time(), s.raw_time(), "event {i}");
         assert_eq!(e.time(), s.time(), "event {i} (line {n})");
     }
+    assert_events_parse_again(&p);
 }
 
 #[test]
@@ -478,6 +480,40 @@ fn a_new_year_inside_a_resolve_block_dates_every_later_block_in_the_new_year() {
             e.loc.line
         );
     }
+    assert_events_parse_again(&p);
+}
+
+#[test]
+fn every_event_parses_again_from_where_it_came_from() {
+    // Rotated sets (gzip decoded while parsed, plain, both stamp formats), every lab
+    // scenario with its dumps, and the public corpus (odd lines, repeats, containers).
+    let opts = utc_options();
+    let mut sets: Vec<Vec<std::path::PathBuf>> =
+        vec![combined_set("mail.log"), combined_set("mail-rfc3339.log")];
+    for lab in [
+        "bounces",
+        "cleanup",
+        "dns",
+        "expire",
+        "filter",
+        "refused",
+        "relayauth",
+        "throttle",
+        "timeout",
+        "tls",
+    ] {
+        sets.push(vec![corpus(&format!("lab/{lab}"))]);
+    }
+    sets.push(vec![corpus("public")]);
+    let mut total = 0;
+    for set in &sets {
+        let l = load(set, &opts);
+        let p = ingest::parse(&l, &opts);
+        assert!(!p.events.is_empty(), "{set:?}");
+        total += p.events.len();
+        assert_events_parse_again(&p);
+    }
+    assert!(total > 50_000, "{total} events");
 }
 
 #[test]
@@ -505,7 +541,10 @@ fn logs_of_the_same_lines_merge_line_by_line_in_time_order() {
         ..utc_options()
     };
     let loaded = load(&paths, &opts);
-    let merged = ingest::parse(&loaded, &opts).events;
+    let parsed = ingest::parse(&loaded, &opts);
+    // Hundreds of runs: each event is found again in its own input.
+    assert_events_parse_again(&parsed);
+    let merged = parsed.events;
     // Each log alone, as (time, line), and the order the inputs rank in on a tie.
     let alone: Vec<Vec<(i64, u32)>> = paths
         .iter()

@@ -9,6 +9,7 @@
 //! chunks of each input; chunk results are concatenated in chunk order, so nothing depends on
 //! the number of threads. Logs with the same bytes are found once decoded, in [`parse`].
 
+pub mod origins;
 pub mod year;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -23,6 +24,7 @@ use crate::lines;
 use crate::parse::{self, flags, Event, Line, Loc, QueueId, RawTime, TimeFormat};
 use crate::qdump;
 use crate::time::{Stamp, Zone, MICROS};
+use origins::{ChunkOrigin, InputOrigin, Origins, Run};
 use year::YearEvidence;
 
 /// What the ingest needs to know from the command line.
@@ -420,6 +422,8 @@ pub struct Parsed<'a> {
     pub postconf: std::collections::BTreeMap<String, String>,
     /// Per input, the input it repeats (the same file, or a log with the same content).
     pub duplicate_of: Vec<Option<usize>>,
+    /// Where each event came from, to parse it again ([`Origins::events`]).
+    pub origins: Origins<'a>,
 }
 
 /// What one chunk of one input produced.
@@ -431,6 +435,10 @@ struct ChunkOut<'a> {
     diag: Diagnostics,
     unparsed: Vec<(Loc, &'a [u8])>,
     hosts: Vec<&'a [u8]>,
+    /// Its year-less stamps.
+    civil: u64,
+    /// Its chunks, in order.
+    origins: Vec<ChunkOrigin<'a>>,
 }
 
 fn format_index(f: TimeFormat) -> usize {
@@ -544,6 +552,13 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
             }
         }
     }
+    out.civil = out.events.iter().filter(|e| !e.format.has_year()).count() as u64;
+    out.origins.push(ChunkOrigin {
+        bytes,
+        line_base: 0,
+        first_event: 0,
+        first_civil: 0,
+    });
     out
 }
 
@@ -589,8 +604,17 @@ fn parse_chunks<'a>(
         .map(|r| parse_chunk(idx as u32, &li.path, &bytes[r.clone()], keep_unparsed))
         .collect();
     let mut shifts = Vec::with_capacity(parts.len());
+    let mut first_event = all.events.len() as u64;
     for p in &mut parts {
         shifts.push(line_base as u32);
+        for o in &mut p.origins {
+            o.line_base = line_base as u32;
+            o.first_event = first_event;
+            o.first_civil = all.civil;
+        }
+        first_event += p.events.len() as u64;
+        all.civil += p.civil;
+        all.origins.append(&mut p.origins);
         line_base = append_chunk(all, p, line_base);
     }
     let runs: Vec<(&[Event<'a>], u32)> = parts.iter().map(|p| &p.events[..]).zip(shifts).collect();
@@ -1025,12 +1049,15 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
                 }
             });
     };
+    // The year each input's first year-less stamp was given, for `Origins`.
+    let mut bases: Vec<Option<i32>> = vec![None; n];
     for (i, out, offs, ev) in &mut outs {
         let has_civil = !offs.is_empty();
         let evidence = if !has_civil {
             (!out.events.is_empty()).then_some(YearEvidence::InStamps)
         } else if let Some((base, ev)) = ev.take() {
             resolve(out, offs, base);
+            bases[*i] = Some(base);
             Some(ev)
         } else {
             None
@@ -1104,6 +1131,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             }
         }
         resolve(out, offs, base);
+        bases[*i] = Some(base);
         if !evidence.is_strong() {
             diags[*i].warn(
                 WarnKind::WeakYear,
@@ -1174,12 +1202,14 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         fa.cmp(&fb)
             .then_with(|| loaded.inputs[a.0].path.cmp(&loaded.inputs[b.0].path))
     });
+    let mut overlap: Vec<u64> = vec![0; n];
     for j in 1..outs.len() {
         let (before, after) = outs.split_at_mut(j);
         let cur = &mut after[0];
         for prev in before.iter().rev() {
             let dropped = drop_overlap(&prev.1.events, &mut cur.1.events);
             if dropped > 0 {
+                overlap[cur.0] = dropped as u64;
                 let lines = cur.1.events.len();
                 let _ = lines;
                 stats[cur.0].duplicate_lines += dropped as u64;
@@ -1198,13 +1228,29 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 
     let mut unparsed = Vec::new();
     let mut per_input: Vec<Vec<Event<'a>>> = Vec::with_capacity(outs.len());
-    for (i, out, _, _) in &mut outs {
+    let mut inputs = Vec::with_capacity(outs.len());
+    for (i, out, offs, _) in &mut outs {
         stats[*i].events = out.events.len() as u64;
         per_input.push(std::mem::take(&mut out.events));
         unparsed.append(&mut out.unparsed);
+        let mut origin = InputOrigin {
+            input: *i as u32,
+            chunks: std::mem::take(&mut out.origins),
+            dropped: overlap[*i],
+            base: bases[*i],
+            years: Vec::new(),
+        };
+        origin.set_years(offs);
+        inputs.push(origin);
     }
     crate::timing::stage("ingest: overlaps");
-    let events = merge_by_time(per_input);
+    let (events, runs) = merge_by_time(per_input);
+    let origins = Origins {
+        inputs,
+        runs,
+        zone: opts.zone.clone(),
+        total: events.len() as u64,
+    };
     unparsed.sort_by_key(|(l, _)| *l);
 
     Parsed {
@@ -1215,6 +1261,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         dumps,
         postconf,
         duplicate_of,
+        origins,
     }
 }
 
@@ -1226,12 +1273,19 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 /// The runs (an input's events up to the next input's head) are found in order, reading only
 /// the times; [`copy_runs`] then copies them on both cores. Rotated logs merge in a handful of
 /// long runs.
-fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
+fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> (Vec<Event<'a>>, Vec<Run>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     if inputs.len() == 1 {
-        return inputs.into_iter().next().unwrap_or_default();
+        let run = Run {
+            start: 0,
+            origin: 0,
+            local: 0,
+        };
+        return (inputs.into_iter().next().unwrap_or_default(), vec![run]);
     }
+    let mut merged: Vec<Run> = Vec::new();
+    let mut at = 0u64;
     // Each run's events, in merged order (line numbers stay as they are).
     let mut runs: Vec<(&[Event<'a>], u32)> = Vec::new();
     let mut pos = vec![0usize; inputs.len()];
@@ -1256,6 +1310,12 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
             None => p = v.len(),
         }
         runs.push((&v[start..p], 0));
+        merged.push(Run {
+            start: at,
+            origin: r as u32,
+            local: start as u64,
+        });
+        at += (p - start) as u64;
         pos[r] = p;
         if p < v.len() {
             heap.push(Reverse((v[p].time().micros, r)));
@@ -1263,7 +1323,7 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
     }
     let mut out = Vec::new();
     copy_runs(&mut out, &runs);
-    out
+    (out, merged)
 }
 
 /// Two events are the same log line (ignoring where they were read).

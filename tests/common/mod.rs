@@ -81,3 +81,25 @@ pub fn concatenate(paths: &[PathBuf]) -> Vec<u8> {
     }
     out
 }
+
+/// Every event of `p`, parsed again from where it came from ([`Parsed::origins`]), is the
+/// event the ingest made: the same line, place, stamp and parts.
+pub fn assert_events_parse_again(p: &Parsed<'_>) {
+    let all: Vec<u32> = (0..p.events.len() as u32).collect();
+    let again = p.origins.events(&all);
+    assert_eq!(again.len(), p.events.len(), "every event is found again");
+    for (i, e) in p.events.iter().enumerate() {
+        let a = &again[&(i as u32)];
+        assert_eq!(
+            format!("{a:?}"),
+            format!("{e:?}"),
+            "event {i} (input {}, line {})",
+            e.loc.input,
+            e.loc.line
+        );
+    }
+    assert!(
+        p.origins.events(&[p.events.len() as u32]).is_empty(),
+        "no event past the end"
+    );
+}

@@ -1,0 +1,153 @@
+//! Where each event came from, so that it can be parsed again: the later stages of a report
+//! keep the numbers of the events they cite, not the events, and ask for those few again at
+//! the end ([`Origins::events`]).
+//!
+//! An event is found again the way it was made: its input's chunk is parsed once more (the
+//! same bytes give the same events), its line number shifted as the chunk's were, and a
+//! year-less stamp given the year its input was given. Nothing per event is kept: per chunk,
+//! its bytes and where its events and year-less stamps start; per input, the events an
+//! overlap dropped from its start and the year's changes; and the runs in which the inputs
+//! were merged.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::parse::Event;
+use crate::time::Zone;
+
+/// One chunk of an input, as it was parsed.
+#[derive(Clone, Debug)]
+pub(super) struct ChunkOrigin<'a> {
+    pub bytes: &'a [u8],
+    /// Lines of the input before the chunk's first.
+    pub line_base: u32,
+    /// The input's events (before any overlap was dropped) before the chunk's first.
+    pub first_event: u64,
+    /// The input's year-less stamps before the chunk's first.
+    pub first_civil: u64,
+}
+
+/// One parsed log input.
+#[derive(Debug, Default)]
+pub(super) struct InputOrigin<'a> {
+    pub input: u32,
+    pub chunks: Vec<ChunkOrigin<'a>>,
+    /// Events dropped from its start as an earlier input's overlap.
+    pub dropped: u64,
+    /// The year of its first year-less stamp, once fixed.
+    pub base: Option<i32>,
+    /// (first year-less stamp, year offset) wherever the offset changes.
+    pub years: Vec<(u64, u16)>,
+}
+
+impl InputOrigin<'_> {
+    /// Keep the year offsets of `offs` (one per year-less stamp) where they change.
+    pub fn set_years(&mut self, offs: &[u16]) {
+        self.years.clear();
+        for (k, &o) in offs.iter().enumerate() {
+            if self.years.last().is_none_or(|&(_, p)| p != o) {
+                self.years.push((k as u64, o));
+            }
+        }
+    }
+
+    fn year_of(&self, civil: u64) -> Option<i32> {
+        let base = self.base?;
+        let at = self.years.partition_point(|&(k, _)| k <= civil);
+        let off = at.checked_sub(1).map_or(0, |i| self.years[i].1);
+        Some(base + off as i32)
+    }
+}
+
+/// A run of the merged order: `len` events of input `origin` from its `local`-th (after the
+/// overlap), starting at event `start` of the merge.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Run {
+    pub start: u64,
+    pub origin: u32,
+    pub local: u64,
+}
+
+/// Where every event of a [`super::Parsed`] came from.
+#[derive(Debug)]
+pub struct Origins<'a> {
+    pub(super) inputs: Vec<InputOrigin<'a>>,
+    pub(super) runs: Vec<Run>,
+    pub(super) zone: Zone,
+    pub(super) total: u64,
+}
+
+impl Default for Origins<'_> {
+    fn default() -> Self {
+        Origins {
+            inputs: Vec::new(),
+            runs: Vec::new(),
+            zone: Zone::utc(),
+            total: 0,
+        }
+    }
+}
+
+impl<'a> Origins<'a> {
+    /// The input and chunk of event `g`, and its place in the chunk's input (before any
+    /// overlap was dropped).
+    fn locate(&self, g: u64) -> Option<(usize, usize, u64)> {
+        if g >= self.total {
+            return None;
+        }
+        let r = self.runs[self.runs.partition_point(|r| r.start <= g).checked_sub(1)?];
+        let o = r.origin as usize;
+        let input = self.inputs.get(o)?;
+        let j = input.dropped + r.local + (g - r.start);
+        let c = input
+            .chunks
+            .partition_point(|c| c.first_event <= j)
+            .checked_sub(1)?;
+        Some((o, c, j))
+    }
+
+    /// The events numbered `wanted` (as in the merged list), parsed again: each chunk that
+    /// holds one is parsed once, the chunks on every core. A number past the end is left out.
+    pub fn events(&self, wanted: &[u32]) -> HashMap<u32, Event<'a>> {
+        // (input, chunk) → (event number, place in the input) of the events wanted there.
+        type Wanted = ((usize, usize), Vec<(u32, u64)>);
+        let mut by_chunk: HashMap<(usize, usize), Vec<(u32, u64)>> = HashMap::default();
+        for &g in wanted {
+            if let Some((o, c, j)) = self.locate(g as u64) {
+                by_chunk.entry((o, c)).or_default().push((g, j));
+            }
+        }
+        let mut chunks: Vec<Wanted> = by_chunk.into_iter().collect();
+        chunks.sort_unstable_by_key(|(k, _)| *k);
+        chunks
+            .par_iter()
+            .flat_map_iter(|((o, c), want)| {
+                let input = &self.inputs[*o];
+                let c = *c;
+                let chunk = &input.chunks[c];
+                let out = super::parse_chunk(input.input, "", chunk.bytes, false);
+                let mut conv = self.zone.converter();
+                let mut found = Vec::with_capacity(want.len());
+                for &(g, j) in want {
+                    let k = (j - chunk.first_event) as usize;
+                    let Some(&e) = out.events.get(k) else {
+                        continue;
+                    };
+                    let mut e = e;
+                    e.loc.line += chunk.line_base;
+                    if let crate::parse::RawTime::Civil(civil) = e.raw_time() {
+                        let before = out.events[..k]
+                            .iter()
+                            .filter(|e| !e.format.has_year())
+                            .count() as u64;
+                        if let Some(y) = input.year_of(chunk.first_civil + before) {
+                            e.set_time(conv.stamp(civil.local_micros(y)));
+                        }
+                    }
+                    found.push((g, e));
+                }
+                found
+            })
+            .collect()
+    }
+}
