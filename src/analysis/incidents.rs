@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use super::classify::Class;
 use super::scan::EventScan;
+use crate::ingest::origins::EventSource;
 use crate::names::NameIds;
 use crate::parse::{Event, QueueId};
 use crate::time::Stamp;
@@ -65,6 +66,8 @@ pub struct Attempt {
     pub rcpt: u32,
     pub status: Status,
     pub class: Option<Class>,
+    /// A failure that only echoes an earlier one (`delivery temporarily suspended: …`).
+    pub suspended: bool,
     /// A failure's signature: its index into the signature table (see
     /// [`Attempt::signature`]). A delivery's timings: its index into [`Attempts::timings`]
     /// (see [`Attempts::delay`]). [`NONE`] when it has neither.
@@ -218,7 +221,7 @@ pub fn attempts_in_blocks<'a>(events: &[Event<'a>], t: &Timelines, block: usize)
 /// Whether a delivery line booked at `dr` is an attempt: not a hand-off of a folded life,
 /// not a probe, and not a hand-off to a local filter or instance (a delivery line whose
 /// `queued as` names a child of its life).
-fn booked_attempt(a: &Attempt, dr: &DeliveryRef, events: &[Event<'_>], t: &Timelines) -> bool {
+fn booked_attempt(a: &Attempt, dr: &DeliveryRef, queued: &[(u32, QueueId)], t: &Timelines) -> bool {
     if dr.message == HANDOFF {
         return false;
     }
@@ -228,10 +231,9 @@ fn booked_attempt(a: &Attempt, dr: &DeliveryRef, events: &[Event<'_>], t: &Timel
     }
     if a.status == Status::Sent {
         if let Some(m) = m.filter(|m| !m.children.is_empty()) {
-            if let Action::Delivery(d) = action::action(&events[a.event as usize]) {
-                if let Some(q) = d.queued_as() {
-                    return !m.children.iter().any(|c| c.queue_id == q);
-                }
+            let at = queued.partition_point(|(e, _)| *e < a.event);
+            if let Some((_, q)) = queued.get(at).filter(|(e, _)| *e == a.event) {
+                return !m.children.iter().any(|c| c.queue_id == *q);
             }
         }
     }
@@ -251,6 +253,9 @@ pub struct AttemptReader<'a> {
     read: Vec<Attempt>,
     /// The deliveries' timings, in the order read.
     timings: Vec<Timings>,
+    /// The `queued as` of the deliveries that name one, by event: whether it names a child
+    /// of its life is known once the timelines are.
+    queued: Vec<(u32, QueueId)>,
     reason_ids: HashMap<ReasonKey<'a>, u32>,
     /// Each distinct (dsn, reason) of a failure, classified as it is first read: its class
     /// and its signature's number in `signatures` (most reasons differ only in an address or
@@ -268,6 +273,7 @@ impl<'a> AttemptReader<'a> {
             next: 0,
             read: Vec::with_capacity(lines),
             timings: Vec::new(),
+            queued: Vec::new(),
             reason_ids: HashMap::default(),
             reasons: Vec::new(),
             signatures: NameIds::default(),
@@ -315,6 +321,13 @@ impl<'a> AttemptReader<'a> {
             }
             None => NONE,
         };
+        if d.status == Status::Sent {
+            if let Some(q) = d.queued_as() {
+                self.queued.push((ei, q));
+            }
+        }
+        let suspended =
+            signature.is_some() && crate::parse::find::SUSPENDED.find(e.text()).is_some();
         self.read.push(Attempt {
             micros: e.time().micros,
             offset_secs: e.time().offset_secs,
@@ -323,6 +336,7 @@ impl<'a> AttemptReader<'a> {
             rcpt: 0,
             status: d.status,
             class: None,
+            suspended,
             detail,
             message: FOLDED,
             event: ei,
@@ -330,11 +344,16 @@ impl<'a> AttemptReader<'a> {
     }
 
     /// The attempts of the lines the timelines booked, with their lives and recipients, and
-    /// the signature table, filled in time order. `events` are those read.
-    pub fn finish(self, events: &[Event<'a>], t: &Timelines) -> Attempts {
+    /// the signature table, filled in time order. `events` are those read (the signatures'
+    /// sample lines are taken from them).
+    pub fn finish<'s>(self, events: impl Into<EventSource<'s, 'a>>, t: &Timelines) -> Attempts
+    where
+        'a: 's,
+    {
         let AttemptReader {
             mut read,
             timings,
+            queued,
             reasons,
             signatures,
             domains,
@@ -354,7 +373,7 @@ impl<'a> AttemptReader<'a> {
             for a in run {
                 while refs.next_if(|d| d.event < a.event).is_some() {}
                 let (message, rcpt) = match refs.next_if(|d| d.event == a.event) {
-                    Some(dr) if booked_attempt(a, dr, events, t) => (dr.message, dr.recipient),
+                    Some(dr) if booked_attempt(a, dr, &queued, t) => (dr.message, dr.recipient),
                     _ => (HANDOFF, 0),
                 };
                 a.message = message;
@@ -366,6 +385,8 @@ impl<'a> AttemptReader<'a> {
         let mut seen: Vec<Option<(Class, u32)>> = vec![None; reasons.len()];
         let mut sig_index: HashMap<(Class, &str), u32> = HashMap::default();
         let mut sigs: Vec<SignatureCount> = Vec::new();
+        // The event of each signature's first attempt, for its sample line.
+        let mut samples: Vec<u32> = Vec::new();
         for a in &mut read {
             let Some(id) = a.signature() else {
                 continue;
@@ -384,9 +405,9 @@ impl<'a> AttemptReader<'a> {
                             count: 0,
                             first_at: a.at(),
                             last_at: a.at(),
-                            sample_line: String::from_utf8_lossy(events[a.event as usize].line)
-                                .into_owned(),
+                            sample_line: String::new(),
                         });
+                        samples.push(a.event);
                     }
                     seen[id as usize] = Some((*class, idx));
                     (*class, idx)
@@ -397,6 +418,9 @@ impl<'a> AttemptReader<'a> {
             s.last_at = a.at();
             a.class = Some(class);
             a.detail = idx;
+        }
+        for (s, line) in sigs.iter_mut().zip(events.into().lines(&samples)) {
+            s.sample_line = line;
         }
         Attempts {
             attempts: read,
@@ -545,12 +569,7 @@ pub struct Analysis {
 
 /// Admin actions and restarts (found by [`scan`](super::scan::scan)); retry bursts from the
 /// timelines.
-pub fn markers(
-    events: &[Event<'_>],
-    t: &Timelines,
-    quiet_gap: i64,
-    admin: &[Marker],
-) -> Vec<Marker> {
+pub fn markers(first_offset: i32, t: &Timelines, quiet_gap: i64, admin: &[Marker]) -> Vec<Marker> {
     let mut out = admin.to_vec();
     // Retry bursts: re-entries into the active queue (a `queue active` line for a message
     // that had one before, noted by the timelines as they were built), bucketed by a quarter
@@ -569,7 +588,7 @@ pub fn markers(
                 out.push(Marker {
                     at: Stamp {
                         micros: (b * bucket).div_euclid(1_000_000) * 1_000_000,
-                        offset_secs: events.first().map_or(0, |e| e.time().offset_secs),
+                        offset_secs: first_offset,
                     },
                     kind: MarkerKind::Flush,
                     detail: format!(
@@ -635,9 +654,10 @@ struct Run {
     attempts: Vec<usize>,
 }
 
-/// Find the incidents.
-pub fn analyse(
-    events: &[Event<'_>],
+/// Find the incidents. `events` give the incidents' and the recipient problems' sample
+/// lines.
+pub fn analyse<'s, 'e: 's>(
+    events: impl Into<EventSource<'s, 'e>>,
     scan: &EventScan<'_>,
     t: &Timelines,
     att: &Attempts,
@@ -651,7 +671,7 @@ pub fn analyse(
     let ((q, markers), (series, successes)) = rayon::join(
         || {
             let q = quiet_gap_micros(a);
-            (q, markers(events, t, q, &scan.admin))
+            (q, markers(scan.first_offset, t, q, &scan.admin))
         },
         || {
             rayon::join(
@@ -747,7 +767,7 @@ pub fn analyse(
 
     crate::timing::stage("incidents: grouped");
     // Each group's incident is read on its own; in parallel, kept in order.
-    let incidents: Vec<Incident> = groups
+    let mut incidents: Vec<(Incident, Option<u32>)> = groups
         .into_par_iter()
         .enumerate()
         .map(|(n, g)| {
@@ -833,15 +853,9 @@ pub fn analyse(
             // Prefer a sample line that is the failure itself, not a "suspended" echo.
             let sample_event = idx
                 .iter()
-                .find(|&&i| {
-                    a[i].signature() == top
-                        && !events[a[i].event as usize]
-                            .text()
-                            .windows(31)
-                            .any(|w| w == b"delivery temporarily suspended:")
-                })
+                .find(|&&i| a[i].signature() == top && !a[i].suspended)
                 .or_else(|| idx.iter().find(|&&i| a[i].signature() == top))
-                .map(|&i| a[i].event as usize);
+                .map(|&i| a[i].event);
             let window_end = recovered_at.unwrap_or(last.micros);
             let fixes: Vec<Marker> = markers
                 .iter()
@@ -868,7 +882,7 @@ pub fn analyse(
                     break;
                 }
             }
-            Incident {
+            let incident = Incident {
                 id: format!("incident-{}", n + 1),
                 class,
                 start,
@@ -905,27 +919,40 @@ pub fn analyse(
                     .iter()
                     .map(|(s, _)| signatures[*s as usize].signature.clone())
                     .collect(),
-                sample_line: sample_event
-                    .map(|e| String::from_utf8_lossy(events[e].line).into_owned())
-                    .unwrap_or_default(),
+                sample_line: String::new(),
                 fixes,
-            }
+            };
+            (incident, sample_event)
         })
         .collect();
 
     crate::timing::stage("incidents: merged");
     // 5. Recipient problems: permanent per-recipient failures.
-    let mut problems: BTreeMap<(Class, &str, usize), (u64, usize)> = BTreeMap::new();
+    let mut problems: BTreeMap<(Class, &str, usize), (u64, u32)> = BTreeMap::new();
     for at in a {
         if let (Some(class), Some(sig)) = (at.class, at.signature()) {
             if class.is_permanent_recipient_problem() && at.status == Status::Bounced {
                 let e = problems
                     .entry((class, att.domain(at), sig as usize))
-                    .or_insert((0, at.event as usize));
+                    .or_insert((0, at.event));
                 e.0 += 1;
             }
         }
     }
+    // The sample lines, found at once.
+    let wanted: Vec<u32> = incidents
+        .iter()
+        .filter_map(|(_, e)| *e)
+        .chain(problems.values().map(|(_, e)| *e))
+        .collect();
+    let events = events.into();
+    let lines: HashMap<u32, String> = wanted.iter().copied().zip(events.lines(&wanted)).collect();
+    for (i, e) in &mut incidents {
+        if let Some(line) = e.and_then(|e| lines.get(&e)) {
+            i.sample_line = line.clone();
+        }
+    }
+    let incidents: Vec<Incident> = incidents.into_iter().map(|(i, _)| i).collect();
     let recipient_problems = problems
         .into_iter()
         .map(|((class, domain, sig), (count, ev))| RecipientProblem {
@@ -933,7 +960,7 @@ pub fn analyse(
             domain: domain.to_string(),
             signature: signatures[sig].signature.clone(),
             count,
-            sample_line: String::from_utf8_lossy(events[ev].line).into_owned(),
+            sample_line: lines.get(&ev).cloned().unwrap_or_default(),
         })
         .collect();
 

@@ -21,6 +21,8 @@ pub struct EventScan<'a> {
     pub gaps: Vec<Gap>,
     /// Reloads, restarts and `postsuper` summaries, in event order.
     pub admin: Vec<Marker>,
+    /// The UTC offset of the first event's stamp (0 without events).
+    pub first_offset: i32,
 }
 
 /// Scan the events once (see the module documentation).
@@ -38,6 +40,7 @@ pub struct Scanner<'a> {
     hosts: BTreeMap<&'a [u8], u64>,
     run: Option<(&'a [u8], u64)>,
     admin: Vec<Marker>,
+    first_offset: Option<i32>,
 }
 
 impl<'a> Scanner<'a> {
@@ -49,6 +52,9 @@ impl<'a> Scanner<'a> {
             Some(a) => a[k],
             None => action::action(e),
         };
+        if self.first_offset.is_none() {
+            self.first_offset = events.first().map(|e| e.time().offset_secs);
+        }
         for (k, e) in events.iter().enumerate() {
             match &mut self.run {
                 Some((h, n)) if *h == e.host() => *n += 1,
@@ -98,14 +104,21 @@ impl<'a> Scanner<'a> {
     }
 
     /// What the scan found; `events` are all the events scanned, in order.
-    pub fn finish(mut self, events: &[Event<'_>]) -> EventScan<'a> {
+    pub fn finish(self, events: &[Event<'_>]) -> EventScan<'a> {
+        self.finish_with(stats::gaps(events, 10))
+    }
+
+    /// What the scan found, with the `gaps` found in the events before
+    /// ([`stats::gaps`]`(events, 10)`), when the events are no longer at hand.
+    pub fn finish_with(mut self, gaps: Vec<Gap>) -> EventScan<'a> {
         if let Some((h, n)) = self.run.take() {
             *self.hosts.entry(h).or_insert(0) += n;
         }
         EventScan {
             hosts: self.hosts,
-            gaps: stats::gaps(events, 10),
+            gaps,
             admin: self.admin,
+            first_offset: self.first_offset.unwrap_or(0),
         }
     }
 }

@@ -92,6 +92,9 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     });
     // The delivery lines are read into attempts there too (about a fifth of the lines), and
     // their failure reasons classified.
+    // The quiet periods are read from the events' stamps before the timelines are built;
+    // after them, a report finds the few lines it cites again by their origins.
+    let gaps = crate::analysis::stats::gaps(&parsed.events, 10);
     let mut scanner = crate::analysis::scan::Scanner::default();
     let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.events.len() / 4);
     let mut timelines = timeline::build_beside(
@@ -104,16 +107,16 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
             reader.block(events, actions);
         },
     );
-    let scan = scanner.finish(&parsed.events);
+    let scan = scanner.finish_with(gaps);
     crate::timing::stage("timelines");
     let dump_times: Vec<_> = parsed.dumps.iter().map(|d| d.taken_at).collect();
     stage("classifying delivery attempts");
-    let attempts = reader.finish(&parsed.events, &timelines);
+    let attempts = reader.finish(&parsed.origins, &timelines);
     timelines.release_bookings();
     crate::timing::stage("attempts");
     stage("finding incidents");
     let analysis = crate::analysis::incidents::analyse(
-        &parsed.events,
+        &parsed.origins,
         &scan,
         &timelines,
         &attempts,

@@ -439,6 +439,8 @@ struct ChunkOut<'a> {
     civil: u64,
     /// Its chunks, in order.
     origins: Vec<ChunkOrigin<'a>>,
+    /// Where its parsing may start again, every [`origins::MARK_EVERY`] events or so.
+    marks: Vec<origins::Mark>,
 }
 
 fn format_index(f: TimeFormat) -> usize {
@@ -458,14 +460,32 @@ const FORMATS: [TimeFormat; 4] = [
 ];
 
 fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool) -> ChunkOut<'a> {
+    parse_chunk_from(input, path, bytes, keep_unparsed, 0, usize::MAX)
+}
+
+/// [`parse_chunk`] of the lines of `bytes`, the first of which is line `first_line + 1` of
+/// its chunk, until more than `limit` events are made.
+fn parse_chunk_from<'a>(
+    input: u32,
+    path: &str,
+    bytes: &'a [u8],
+    keep_unparsed: bool,
+    first_line: u32,
+    limit: usize,
+) -> ChunkOut<'a> {
     let mut out = ChunkOut {
-        events: Vec::with_capacity(bytes.len() / 160),
+        events: Vec::with_capacity((bytes.len() / 160).min(limit.saturating_add(1))),
         ..Default::default()
     };
     let s = &mut out.stats;
     let mut last_host: &[u8] = &[];
+    let mut civil: u64 = 0;
+    let mut next_mark = origins::MARK_EVERY;
     for (i, raw) in lines::lines(bytes).enumerate() {
-        let line_no = i as u32 + 1;
+        if out.events.len() > limit {
+            break;
+        }
+        let line_no = first_line + i as u32 + 1;
         let loc = Loc {
             input,
             line: line_no,
@@ -500,6 +520,19 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
         }
         match parse::parse_line(line) {
             Line::Postfix { mut event, repeat } => {
+                if out.events.len() >= next_mark {
+                    // A line that needs no line before it: parsing may start again here.
+                    next_mark = out.events.len() + origins::MARK_EVERY;
+                    out.marks.push(origins::Mark {
+                        offset: (raw.as_ptr() as usize - bytes.as_ptr() as usize) as u32,
+                        line: line_no - 1,
+                        event: out.events.len() as u32,
+                        civil: civil as u32,
+                    });
+                }
+                if !event.format.has_year() {
+                    civil += repeat as u64;
+                }
                 s.postfix_lines += 1;
                 out.formats[format_index(event.format)] += 1;
                 if event.host() != last_host {
@@ -520,6 +553,9 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
                 // Repeats the previous line of the same host.
                 match out.events.last().copied() {
                     Some(mut prev) if prev.host() == host => {
+                        if !prev.format.has_year() {
+                            civil += count as u64;
+                        }
                         s.postfix_lines += 1;
                         prev.flags |= flags::REPEATED;
                         prev.loc = loc;
@@ -552,12 +588,13 @@ fn parse_chunk<'a>(input: u32, path: &str, bytes: &'a [u8], keep_unparsed: bool)
             }
         }
     }
-    out.civil = out.events.iter().filter(|e| !e.format.has_year()).count() as u64;
+    out.civil = civil;
     out.origins.push(ChunkOrigin {
         bytes,
         line_base: 0,
         first_event: 0,
         first_civil: 0,
+        marks: std::mem::take(&mut out.marks),
     });
     out
 }

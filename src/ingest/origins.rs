@@ -15,6 +15,22 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::parse::Event;
 use crate::time::Zone;
 
+/// Events between two [`Mark`]s of a chunk, about: parsing one event again parses at most
+/// this many (about 40 KB of a log), not its whole chunk.
+pub(super) const MARK_EVERY: usize = 256;
+
+/// A place in a chunk where parsing may start again: a line that needs no line before it
+/// (not a `last message repeated`), with the chunk's events and year-less stamps before it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mark {
+    /// Its offset in the chunk's bytes.
+    pub offset: u32,
+    /// The chunk's lines before it.
+    pub line: u32,
+    pub event: u32,
+    pub civil: u32,
+}
+
 /// One chunk of an input, as it was parsed.
 #[derive(Clone, Debug)]
 pub(super) struct ChunkOrigin<'a> {
@@ -25,6 +41,8 @@ pub(super) struct ChunkOrigin<'a> {
     pub first_event: u64,
     /// The input's year-less stamps before the chunk's first.
     pub first_civil: u64,
+    /// Where its parsing may start again, in order.
+    pub marks: Vec<Mark>,
 }
 
 /// One parsed log input.
@@ -89,9 +107,9 @@ impl Default for Origins<'_> {
 }
 
 impl<'a> Origins<'a> {
-    /// The input and chunk of event `g`, and its place in the chunk's input (before any
-    /// overlap was dropped).
-    fn locate(&self, g: u64) -> Option<(usize, usize, u64)> {
+    /// The input, chunk and mark (0: the chunk's start, k: its mark k - 1) of event `g`, and
+    /// its place in the chunk.
+    fn locate(&self, g: u64) -> Option<(usize, usize, usize, u64)> {
         if g >= self.total {
             return None;
         }
@@ -103,33 +121,54 @@ impl<'a> Origins<'a> {
             .chunks
             .partition_point(|c| c.first_event <= j)
             .checked_sub(1)?;
-        Some((o, c, j))
+        let k = j - input.chunks[c].first_event;
+        let m = input.chunks[c]
+            .marks
+            .partition_point(|m| m.event as u64 <= k);
+        Some((o, c, m, k))
     }
 
-    /// The events numbered `wanted` (as in the merged list), parsed again: each chunk that
-    /// holds one is parsed once, the chunks on every core. A number past the end is left out.
+    /// The events numbered `wanted` (as in the merged list), parsed again: the lines from
+    /// the mark before each up to it, once for the events after one mark, on every core. A
+    /// number past the end is left out.
     pub fn events(&self, wanted: &[u32]) -> HashMap<u32, Event<'a>> {
-        // (input, chunk) → (event number, place in the input) of the events wanted there.
-        type Wanted = ((usize, usize), Vec<(u32, u64)>);
-        let mut by_chunk: HashMap<(usize, usize), Vec<(u32, u64)>> = HashMap::default();
+        // (input, chunk, mark) → (event number, place in the chunk) of the events wanted.
+        type Wanted = ((usize, usize, usize), Vec<(u32, u64)>);
+        let mut by_chunk: HashMap<(usize, usize, usize), Vec<(u32, u64)>> = HashMap::default();
         for &g in wanted {
-            if let Some((o, c, j)) = self.locate(g as u64) {
-                by_chunk.entry((o, c)).or_default().push((g, j));
+            if let Some((o, c, m, k)) = self.locate(g as u64) {
+                by_chunk.entry((o, c, m)).or_default().push((g, k));
             }
         }
         let mut chunks: Vec<Wanted> = by_chunk.into_iter().collect();
         chunks.sort_unstable_by_key(|(k, _)| *k);
         chunks
             .par_iter()
-            .flat_map_iter(|((o, c), want)| {
+            .flat_map_iter(|((o, c, m), want)| {
                 let input = &self.inputs[*o];
-                let c = *c;
-                let chunk = &input.chunks[c];
-                let out = super::parse_chunk(input.input, "", chunk.bytes, false);
+                let chunk = &input.chunks[*c];
+                let from = m.checked_sub(1).map_or(
+                    Mark {
+                        offset: 0,
+                        line: 0,
+                        event: 0,
+                        civil: 0,
+                    },
+                    |m| chunk.marks[m],
+                );
+                let last = want.iter().map(|w| w.1).max().unwrap_or(0) - from.event as u64;
+                let out = super::parse_chunk_from(
+                    input.input,
+                    "",
+                    &chunk.bytes[from.offset as usize..],
+                    false,
+                    from.line,
+                    last as usize,
+                );
                 let mut conv = self.zone.converter();
                 let mut found = Vec::with_capacity(want.len());
-                for &(g, j) in want {
-                    let k = (j - chunk.first_event) as usize;
+                for &(g, k) in want {
+                    let k = (k - from.event as u64) as usize;
                     let Some(&e) = out.events.get(k) else {
                         continue;
                     };
@@ -140,7 +179,8 @@ impl<'a> Origins<'a> {
                             .iter()
                             .filter(|e| !e.format.has_year())
                             .count() as u64;
-                        if let Some(y) = input.year_of(chunk.first_civil + before) {
+                        let civil_at = chunk.first_civil + from.civil as u64 + before;
+                        if let Some(y) = input.year_of(civil_at) {
                             e.set_time(conv.stamp(civil.local_micros(y)));
                         }
                     }
@@ -149,5 +189,58 @@ impl<'a> Origins<'a> {
                 found
             })
             .collect()
+    }
+}
+
+/// Where a later stage finds the few events it cites, by number: the list of every event
+/// while it is at hand, or their [`Origins`] once it is not.
+#[derive(Clone, Copy, Debug)]
+pub enum EventSource<'s, 'a> {
+    List(&'s [Event<'a>]),
+    Origins(&'s Origins<'a>),
+}
+
+impl<'a> EventSource<'_, 'a> {
+    /// The events numbered `wanted`; a number past the end is left out.
+    pub fn events(&self, wanted: &[u32]) -> HashMap<u32, Event<'a>> {
+        match self {
+            EventSource::List(list) => wanted
+                .iter()
+                .filter_map(|&g| Some((g, *list.get(g as usize)?)))
+                .collect(),
+            EventSource::Origins(o) => o.events(wanted),
+        }
+    }
+
+    /// The lines of the events numbered `wanted`, as text (empty for a number past the end).
+    pub fn lines(&self, wanted: &[u32]) -> Vec<String> {
+        let found = self.events(wanted);
+        wanted
+            .iter()
+            .map(|g| {
+                found
+                    .get(g)
+                    .map(|e| String::from_utf8_lossy(e.line).into_owned())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+impl<'s, 'a> From<&'s [Event<'a>]> for EventSource<'s, 'a> {
+    fn from(list: &'s [Event<'a>]) -> Self {
+        EventSource::List(list)
+    }
+}
+
+impl<'s, 'a> From<&'s Vec<Event<'a>>> for EventSource<'s, 'a> {
+    fn from(list: &'s Vec<Event<'a>>) -> Self {
+        EventSource::List(list)
+    }
+}
+
+impl<'s, 'a> From<&'s Origins<'a>> for EventSource<'s, 'a> {
+    fn from(o: &'s Origins<'a>) -> Self {
+        EventSource::Origins(o)
     }
 }

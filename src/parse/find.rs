@@ -31,6 +31,7 @@ needles! {
     SERVER = Finder(b"server ");
     REFUSED_TO_TALK = Finder(b"refused to talk to me");
     SAID = Finder(b" said:");
+    SUSPENDED = Finder(b"delivery temporarily suspended:");
 }
 
 #[cfg(test)]

@@ -93,13 +93,24 @@ fn cite(
             }
         }
     }
+    // The lines of the lives cited, found at once: those a life kept whole shows, and those
+    // of the group of a life kept in short, which is rebuilt from them.
+    let lines: Vec<u32> = wanted
+        .iter()
+        .flat_map(|&i| match timelines.messages.get(i) {
+            Some(m) => m.events.iter().take(200).copied().collect(),
+            None => timelines.group_lines(i).unwrap_or_default(),
+        })
+        .collect();
+    // Parsed again from where they came from: the report lets go of the events early.
+    let events = parsed.origins.events(&lines);
     wanted
         .into_iter()
         .filter_map(|i| {
             // A life kept in short (past the cap) is rebuilt from its lines.
             let m: std::borrow::Cow<'_, Message> = match timelines.messages.get(i) {
                 Some(m) => std::borrow::Cow::Borrowed(m),
-                None => std::borrow::Cow::Owned(timelines.rebuilt(i, &parsed.events)?),
+                None => std::borrow::Cow::Owned(timelines.rebuilt(i, &events)?),
             };
             let arrived = m.received_at.or(Some(m.first_at));
             Some(CitedMessage {
@@ -109,18 +120,16 @@ fn cite(
                     .events
                     .iter()
                     .take(200)
-                    .map(|&ei| {
-                        let e = &parsed.events[ei as usize];
-                        CitedEvent {
-                            at: e.time(),
-                            since: crate::time::since(arrived, e.time()),
-                            tag: e.tag(),
-                            text: String::from_utf8_lossy(e.text()).into_owned(),
-                            source: format!(
-                                "{}:{}",
-                                loaded.inputs[e.loc.input as usize].path, e.loc.line
-                            ),
-                        }
+                    .filter_map(|ei| events.get(ei))
+                    .map(|e| CitedEvent {
+                        at: e.time(),
+                        since: crate::time::since(arrived, e.time()),
+                        tag: e.tag(),
+                        text: String::from_utf8_lossy(e.text()).into_owned(),
+                        source: format!(
+                            "{}:{}",
+                            loaded.inputs[e.loc.input as usize].path, e.loc.line
+                        ),
                     })
                     .collect(),
             })

@@ -1958,18 +1958,16 @@ impl Timelines<'_> {
     /// to, go to a builder of their own, which links them again as the lives kept whole are
     /// linked; its number and its recipients' ends are put back. What the report cites of
     /// it. `None` for a life kept whole.
-    pub fn rebuilt<'e>(&self, i: usize, events: &[Event<'e>]) -> Option<Message<'e>> {
+    pub fn rebuilt<'e>(
+        &self,
+        i: usize,
+        events: &rustc_hash::FxHashMap<u32, Event<'e>>,
+    ) -> Option<Message<'e>> {
         let c = self.compact.get(i.checked_sub(self.messages.len())?)?;
-        let (start, n) = (c.group.0 as usize, c.group.1 as usize);
-        let group = self.compact.get(start..start + n)?;
-        let mut lines: Vec<u32> = group
-            .iter()
-            .flat_map(|g| g.events.iter().copied())
-            .collect();
-        lines.sort_unstable();
+        let lines = self.group_lines(i)?;
         let mut b = Builder::new(lines.len());
-        for (k, &ei) in lines.iter().enumerate() {
-            let e = events.get(ei as usize)?;
+        for (k, ei) in lines.iter().enumerate() {
+            let e = events.get(ei)?;
             b.feed(k, e, action::action(e));
         }
         let first = *c.events.first()?;
@@ -1986,6 +1984,20 @@ impl Timelines<'_> {
             r.outcome = end.outcome;
         }
         Some(m)
+    }
+
+    /// The lines of the group of life `i`, kept in short, in order: what [`Timelines::rebuilt`]
+    /// needs of the events. `None` for a life kept whole.
+    pub fn group_lines(&self, i: usize) -> Option<Vec<u32>> {
+        let c = self.compact.get(i.checked_sub(self.messages.len())?)?;
+        let (start, n) = (c.group.0 as usize, c.group.1 as usize);
+        let group = self.compact.get(start..start + n)?;
+        let mut lines: Vec<u32> = group
+            .iter()
+            .flat_map(|g| g.events.iter().copied())
+            .collect();
+        lines.sort_unstable();
+        Some(lines)
     }
 
     /// Let go of the owner of every event and the delivery bookings, once the attempts are
