@@ -56,6 +56,16 @@ fn timelines_and_attempts_do_not_depend_on_blocks_windows_or_threads() {
                     shown(&beside.finish(&parsed.events)) == whole_scan,
                     "the scan differs when read in blocks of {block}"
                 );
+                // The same events held in blocks, let go of as they are booked, as `report`
+                // hands them over.
+                let held: Vec<Vec<_>> = parsed.events.chunks(window).map(<[_]>::to_vec).collect();
+                let from_held =
+                    timeline::build_blocks_beside(held, &parsed.dumps, block, fold, &mut |_, _| {});
+                assert!(
+                    format!("{:?}\n{:?}", from_held.messages, from_held.compact)
+                        == format!("{:?}\n{:?}", t.messages, t.compact),
+                    "timelines differ when built from blocks of {window} (parts of {block})"
+                );
                 let a = incidents::attempts_in_blocks(&parsed.events, &t, window);
                 let read_beside = reader.finish(&parsed.events, &t);
                 assert!(
@@ -146,6 +156,16 @@ fn the_scan_in_blocks_finds_the_gaps_at_block_edges() {
             format!("{:?} {:?} {:?}", s.gaps, s.hosts, s.admin),
             format!("{:?} {:?} {:?}", whole.gaps, whole.hosts, whole.admin),
             "blocks of {block}"
+        );
+        // The events held in blocks (as a report holds them), the silences across edges.
+        let held: Vec<Vec<_>> = events.chunks(block).map(<[_]>::to_vec).collect();
+        assert_eq!(
+            format!(
+                "{:?}",
+                mailsleuth::analysis::stats::gaps_in_blocks(&held, 10)
+            ),
+            format!("{:?}", whole.gaps),
+            "held in blocks of {block}"
         );
     }
 }

@@ -416,6 +416,26 @@ fn a_log_of_many_chunks_keeps_every_line_number_and_stamp() {
         assert_eq!(e.time(), s.time(), "event {i} (line {n})");
     }
     assert_events_parse_again(&p);
+    // Held in blocks (as a report asks): the same events, in blocks of the block size.
+    let opts = ingest::Options {
+        event_blocks: true,
+        ..opts
+    };
+    let b = ingest::parse(&l, &opts);
+    assert!(b.events.is_empty() && b.blocks.len() > 2);
+    assert_eq!(b.event_count, p.events.len());
+    let block = ingest::blocks::BLOCK;
+    assert!(b.blocks[..b.blocks.len() - 1]
+        .iter()
+        .all(|x| x.len() == block));
+    let held: Vec<String> = b
+        .blocks
+        .iter()
+        .flatten()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    let listed: Vec<String> = p.events.iter().map(|e| format!("{e:?}")).collect();
+    assert!(held == listed, "the blocks hold the list's events");
 }
 
 #[test]

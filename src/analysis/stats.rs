@@ -358,18 +358,39 @@ pub struct Gap {
 /// events in place (on every core), not kept while the events are scanned.
 pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
     use rayon::prelude::*;
-    if events.len() < 2 {
-        return Vec::new();
-    }
-    let interval = |w: &[Event<'_>]| w[1].time().micros - w[0].time().micros;
-    let median = median_positive(events.par_windows(2).map(interval));
+    gaps_of(|| events.par_windows(2).map(|w| (&w[0], &w[1])), top)
+}
+
+/// [`gaps`] of events held in blocks, one after the other.
+pub fn gaps_in_blocks(blocks: &[Vec<Event<'_>>], top: usize) -> Vec<Gap> {
+    use rayon::prelude::*;
+    gaps_of(
+        || {
+            blocks.par_iter().enumerate().flat_map_iter(move |(k, b)| {
+                // The last event before the block, paired with its first.
+                let prev = blocks[..k].iter().rev().find_map(|p| p.last());
+                let skip = usize::from(prev.is_none());
+                prev.into_iter().chain(b.iter()).zip(b.iter().skip(skip))
+            })
+        },
+        top,
+    )
+}
+
+/// [`gaps`] from every pair of consecutive events, as `pairs` gives them (twice).
+fn gaps_of<'e, 'a: 'e, P>(pairs: impl Fn() -> P, top: usize) -> Vec<Gap>
+where
+    P: rayon::iter::ParallelIterator<Item = (&'e Event<'a>, &'e Event<'a>)>,
+{
+    use rayon::prelude::*;
+    let interval = |(a, b): (&Event<'_>, &Event<'_>)| b.time().micros - a.time().micros;
+    let median = median_positive(|| pairs().map(interval));
     let min = (1800 * 1_000_000i64).max(median.saturating_mul(200));
-    let mut out: Vec<Gap> = events
-        .par_windows(2)
-        .filter(|w| interval(w) >= min)
+    let mut out: Vec<Gap> = pairs()
+        .filter(|&w| interval(w) >= min)
         .map(|w| Gap {
-            from: w[0].time(),
-            to: w[1].time(),
+            from: w.0.time(),
+            to: w.1.time(),
             seconds: interval(w) / 1_000_000,
         })
         .collect();
@@ -380,17 +401,17 @@ pub fn gaps(events: &[Event<'_>], top: usize) -> Vec<Gap> {
 
 /// The upper median of the positive values (0 when there is none). Held in 32 bits when
 /// they all fit (intervals between log lines of up to 71 minutes), half the memory.
-fn median_positive(all: impl rayon::iter::ParallelIterator<Item = i64> + Clone) -> i64 {
+/// `all` gives the values, as often as asked.
+fn median_positive<I>(all: impl Fn() -> I) -> i64
+where
+    I: rayon::iter::ParallelIterator<Item = i64>,
+{
     use rayon::prelude::*;
-    let positive = all.filter(|x| *x > 0);
-    let mut d: Vec<u32> = match positive
-        .clone()
-        .map(u32::try_from)
-        .collect::<Result<_, _>>()
-    {
+    let positive = || all().filter(|x| *x > 0);
+    let mut d: Vec<u32> = match positive().map(u32::try_from).collect::<Result<_, _>>() {
         Ok(d) => d,
         Err(_) => {
-            let mut d: Vec<i64> = positive.collect();
+            let mut d: Vec<i64> = positive().collect();
             let mid = d.len() / 2;
             return *d.select_nth_unstable(mid).1;
         }
@@ -417,7 +438,7 @@ mod tests {
     #[test]
     fn the_median_of_positive_intervals_whatever_their_width() {
         use rayon::prelude::*;
-        let m = |v: Vec<i64>| median_positive(v.into_par_iter());
+        let m = |v: Vec<i64>| median_positive(|| v.par_iter().copied());
         assert_eq!(m(vec![]), 0);
         assert_eq!(m(vec![0, -5, 0]), 0);
         assert_eq!(m(vec![3, 0, 1, 2, -1]), 2);

@@ -86,6 +86,7 @@ pub fn ingest_options(a: &InputArgs) -> anyhow::Result<ingest::Options> {
         keep_unparsed: a.list_unparsed,
         taken_at: a.taken_at,
         gzip_segment: Some(ingest::SEGMENT),
+        event_blocks: false,
     })
 }
 

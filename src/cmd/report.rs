@@ -38,7 +38,10 @@ pub fn format_of(args: &ReportArgs) -> anyhow::Result<ReportFormat> {
 
 pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     crate::timing::init();
-    let opts = super::ingest_options(&args.input)?;
+    let mut opts = super::ingest_options(&args.input)?;
+    // The timelines let go of the events a block at a time; what the report cites of them
+    // later is parsed again from where it came from.
+    opts.event_blocks = true;
     let format = format_of(args)?;
     let mut out = super::open_output(args.output.as_deref())?;
     // Not locked for the whole run: the spinner's thread writes to stderr too.
@@ -51,7 +54,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if let Some(p) = &progress {
         p.set_message("parsing");
     }
-    let parsed = ingest::parse(&loaded, &opts);
+    let mut parsed = ingest::parse(&loaded, &opts);
     crate::timing::stage("parse");
     let stage = |msg: &'static str| {
         if let Some(p) = &progress {
@@ -59,7 +62,7 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         }
     };
 
-    let usable = parsed.events.len() + parsed.dumps.len();
+    let usable = parsed.event_count + parsed.dumps.len();
     let outcome = match &progress {
         Some(p) => p.suspend(|| super::summarise_warnings(&loaded, &parsed, quiet, &mut err)),
         None => super::summarise_warnings(&loaded, &parsed, quiet, &mut err),
@@ -94,11 +97,11 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     // their failure reasons classified.
     // The quiet periods are read from the events' stamps before the timelines are built;
     // after them, a report finds the few lines it cites again by their origins.
-    let gaps = crate::analysis::stats::gaps(&parsed.events, 10);
+    let gaps = crate::analysis::stats::gaps_in_blocks(&parsed.blocks, 10);
     let mut scanner = crate::analysis::scan::Scanner::default();
-    let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.events.len() / 4);
-    let mut timelines = timeline::build_beside(
-        &parsed.events,
+    let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.event_count / 4);
+    let mut timelines = timeline::build_blocks_beside(
+        std::mem::take(&mut parsed.blocks),
         &parsed.dumps,
         timeline::READ_AHEAD,
         fold,

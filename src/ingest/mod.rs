@@ -9,6 +9,7 @@
 //! chunks of each input; chunk results are concatenated in chunk order, so nothing depends on
 //! the number of threads. Logs with the same bytes are found once decoded, in [`parse`].
 
+pub mod blocks;
 pub mod origins;
 pub mod year;
 
@@ -24,6 +25,7 @@ use crate::lines;
 use crate::parse::{self, flags, Event, Line, Loc, QueueId, RawTime, TimeFormat};
 use crate::qdump;
 use crate::time::{Stamp, Zone, MICROS};
+use blocks::Blocks;
 use origins::{ChunkOrigin, InputOrigin, Origins, Run};
 use year::YearEvidence;
 
@@ -45,6 +47,9 @@ pub struct Options {
     /// Decode a gzip log in segments of about this many bytes while its lines are parsed;
     /// `None`: whole, before parsing.
     pub gzip_segment: Option<usize>,
+    /// Leave the events in blocks ([`Parsed::blocks`]), for a consumer that lets go of each
+    /// once it is done with it; else in one list ([`Parsed::events`]).
+    pub event_blocks: bool,
 }
 
 impl Default for Options {
@@ -57,6 +62,7 @@ impl Default for Options {
             keep_unparsed: false,
             taken_at: None,
             gzip_segment: Some(SEGMENT),
+            event_blocks: false,
         }
     }
 }
@@ -89,8 +95,6 @@ pub struct Streamed {
     end: std::sync::OnceLock<StreamEnd>,
     /// About how many bytes a segment holds.
     segment: usize,
-    /// The decoded size the gzip trailer announces (modulo 4 GiB).
-    size_hint: usize,
 }
 
 /// Decoded bytes per segment of a streamed gzip log, by default.
@@ -109,7 +113,6 @@ impl Streamed {
             compressed: std::sync::Mutex::new(Some(compressed)),
             end: std::sync::OnceLock::new(),
             segment,
-            size_hint,
         }
     }
 
@@ -409,8 +412,13 @@ impl InputStats {
 
 /// The parsed inputs.
 pub struct Parsed<'a> {
-    /// All Postfix events of all logs, ordered by time (ties: input order, then line).
+    /// All Postfix events of all logs, ordered by time (ties: input order, then line); empty
+    /// with [`Options::event_blocks`].
     pub events: Vec<Event<'a>>,
+    /// The same events in blocks of [`blocks::BLOCK`], with [`Options::event_blocks`].
+    pub blocks: Vec<Vec<Event<'a>>>,
+    /// How many events there are, either way.
+    pub event_count: usize,
     /// Per input, aligned with [`Loaded::inputs`].
     pub stats: Vec<InputStats>,
     pub diags: Vec<Diagnostics>,
@@ -429,7 +437,10 @@ pub struct Parsed<'a> {
 /// What one chunk of one input produced.
 #[derive(Default)]
 struct ChunkOut<'a> {
+    /// A chunk's events.
     events: Vec<Event<'a>>,
+    /// An input's events, its chunks' joined.
+    blocks: Blocks<'a>,
     stats: InputStats,
     formats: [u64; 4],
     diag: Diagnostics,
@@ -608,16 +619,7 @@ const CHUNKS_AT_ONCE: usize = 16;
 fn parse_log<'a>(idx: usize, li: &'a LoadedInput, keep_unparsed: bool) -> ChunkOut<'a> {
     let data: &'a [u8] = &li.data;
     let ranges = lines::chunks(data, lines::CHUNK);
-    // A line is at most one event (but for `repeated` lines): reserve for the lines, so the
-    // list is not copied as it grows; pages never touched cost nothing.
-    let lines: usize = ranges
-        .par_iter()
-        .map(|r| memchr::memchr_iter(b'\n', &data[r.clone()]).count())
-        .sum();
-    let mut all = ChunkOut {
-        events: Vec::with_capacity(lines + 1),
-        ..Default::default()
-    };
+    let mut all = ChunkOut::default();
     let mut line_base: u64 = 0;
     for batch in ranges.chunks(CHUNKS_AT_ONCE) {
         line_base = parse_chunks(&mut all, line_base, idx, li, data, batch, keep_unparsed);
@@ -641,7 +643,7 @@ fn parse_chunks<'a>(
         .map(|r| parse_chunk(idx as u32, &li.path, &bytes[r.clone()], keep_unparsed))
         .collect();
     let mut shifts = Vec::with_capacity(parts.len());
-    let mut first_event = all.events.len() as u64;
+    let mut first_event = all.blocks.len() as u64;
     for p in &mut parts {
         shifts.push(line_base as u32);
         for o in &mut p.origins {
@@ -655,31 +657,8 @@ fn parse_chunks<'a>(
         line_base = append_chunk(all, p, line_base);
     }
     let runs: Vec<(&[Event<'a>], u32)> = parts.iter().map(|p| &p.events[..]).zip(shifts).collect();
-    copy_runs(&mut all.events, &runs);
+    all.blocks.extend_runs(&runs);
     line_base
-}
-
-/// Append `runs` of events to `out` in order, each event's line number shifted by its run's
-/// shift. Both cores copy: the first touch of the list's fresh pages (zeroed by the kernel)
-/// costs more than the copy itself.
-fn copy_runs<'a>(out: &mut Vec<Event<'a>>, runs: &[(&[Event<'a>], u32)]) {
-    let starts: Vec<usize> = runs
-        .iter()
-        .scan(0, |at, (r, _)| {
-            let start = *at;
-            *at += r.len();
-            Some(start)
-        })
-        .collect();
-    let total = runs.iter().map(|(r, _)| r.len()).sum();
-    out.reserve(total);
-    out.par_extend((0..total).into_par_iter().with_min_len(1 << 12).map(|k| {
-        let i = starts.partition_point(|&s| s <= k) - 1;
-        let (run, shift) = runs[i];
-        let mut e = run[k - starts[i]];
-        e.loc.line += shift;
-        e
-    }));
 }
 
 /// Parse a gzip log while it decodes: the decoder fills the segments on a thread of its own,
@@ -714,11 +693,7 @@ fn parse_streamed<'a>(
             let _ = s.end.set(end.clone());
             Some(end)
         });
-        // About one event per 100 decoded bytes at most; pages never touched cost nothing.
-        let mut all = ChunkOut {
-            events: Vec::with_capacity(s.size_hint / 96 + 1),
-            ..Default::default()
-        };
+        let mut all = ChunkOut::default();
         let mut line_base: u64 = 0;
         // Ends when the decoder is done and drops its sender.
         for k in rx {
@@ -778,7 +753,7 @@ fn system_time_micros(t: SystemTime) -> i64 {
 
 /// Strong year evidence found in an input's own events, or in the queue dumps.
 fn strong_evidence(
-    events: &[Event<'_>],
+    events: &Blocks<'_>,
     offsets: &[u16],
     li: &LoadedInput,
     opts: &Options,
@@ -786,10 +761,12 @@ fn strong_evidence(
     dumps: &[qdump::Dump],
 ) -> Option<(i32, YearEvidence)> {
     // Positions of civil events in `events` and their offsets.
-    let civil_at = |i: usize| match events[i].raw_time() {
+    let civil_at = |i: usize| match events.get(i)?.raw_time() {
         RawTime::Civil(c) => Some(c),
         RawTime::Absolute(_) => None,
     };
+    // Indices come from walking the same events: always there.
+    let at = |i: usize| events.get(i).copied();
     // (index, year offset) of every civil event, walked lazily: no list per line.
     let civils = || {
         events
@@ -809,36 +786,39 @@ fn strong_evidence(
         .iter()
         .position(|e| matches!(e.raw_time(), RawTime::Absolute(_)))
     {
-        let RawTime::Absolute(s) = events[abs_i].raw_time() else {
-            unreachable!()
+        let RawTime::Absolute(s) = at(abs_i)?.raw_time() else {
+            return None;
         };
         let (ci, k) = civils().min_by_key(|(i, _)| i.abs_diff(abs_i))?;
         let base = year::base_year_near(civil_at(ci)?, k, s.micros, zone);
         return Some((
             base,
             YearEvidence::MixedStamps {
-                line: events[abs_i].loc.line,
+                line: at(abs_i)?.loc.line,
             },
         ));
     }
     // Long queue IDs carry their arrival epoch. Prefer an arrival line (client=, uid=,
     // message-id=), whose time is that of the arrival.
     let long = civils()
-        .filter(|(i, _)| events[*i].queue().id().is_some_and(|q| q.is_long()))
+        .filter(|(i, _)| at(*i).is_some_and(|e| e.queue().id().is_some_and(|q| q.is_long())))
         .find(|(i, _)| {
-            let t = events[*i].text();
+            let t = at(*i).map_or(&b""[..], |e| e.text());
             t.starts_with(b"client=") || t.starts_with(b"uid=") || t.starts_with(b"message-id=")
         })
-        .or_else(|| civils().find(|(i, _)| events[*i].queue().id().is_some_and(|q| q.is_long())));
+        .or_else(|| {
+            civils()
+                .find(|(i, _)| at(*i).is_some_and(|e| e.queue().id().is_some_and(|q| q.is_long())))
+        });
     if let Some((i, k)) = long {
-        let q = events[i].queue().id()?;
+        let q = at(i)?.queue().id()?;
         if let Some((secs, usec)) = q.long_arrival() {
             let base = year::base_year_near(civil_at(i)?, k, secs * MICROS + usec as i64, zone);
             return Some((
                 base,
                 YearEvidence::LongQueueId {
                     queue_id: q.to_string(),
-                    line: events[i].loc.line,
+                    line: at(i)?.loc.line,
                 },
             ));
         }
@@ -846,7 +826,7 @@ fn strong_evidence(
     // A queue ID of this file listed in a `postqueue -j` dump.
     if !arrivals.is_empty() {
         for (i, k) in civils() {
-            if let Some(q) = events[i].queue().id() {
+            if let Some(q) = at(i).and_then(|e| e.queue().id()) {
                 if let Some(&(arrival, dump)) = arrivals.get(&q) {
                     let base = year::base_year_near(civil_at(i)?, k, arrival * MICROS, zone);
                     return Some((
@@ -977,12 +957,12 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
                 }
                 None => (parse_log(i, li, opts.keep_unparsed), None),
             };
-            let offs = year::offsets(out.events.iter().filter_map(|e| match e.raw_time() {
+            let offs = year::offsets(out.blocks.iter().filter_map(|e| match e.raw_time() {
                 RawTime::Civil(c) => Some(c),
                 RawTime::Absolute(_) => None,
             }));
             let ev = strong_evidence(
-                &out.events,
+                &out.blocks,
                 &offs,
                 &loaded.inputs[i],
                 opts,
@@ -1048,7 +1028,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
     }
 
     // Spans of inputs whose year is certain, for neighbours.
-    let span = |events: &[Event<'_>]| -> Option<(i64, i64)> {
+    let span = |events: &Blocks<'_>| -> Option<(i64, i64)> {
         let lo = events.par_iter().map(|e| e.time().micros).min()?;
         let hi = events.par_iter().map(|e| e.time().micros).max()?;
         Some((lo, hi))
@@ -1056,12 +1036,11 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
     let mut strong_spans: Vec<(String, (i64, i64))> = Vec::new();
     // Blocks of events resolved in parallel, each from its first year-less stamp's place
     // in `offs`.
-    const RESOLVE_BLOCK: usize = 1 << 16;
     let resolve = |out: &mut ChunkOut<'a>, offs: &[u16], base: i32| {
         let civil = |e: &Event<'_>| matches!(e.raw_time(), RawTime::Civil(_));
         let counts: Vec<usize> = out
-            .events
-            .par_chunks(RESOLVE_BLOCK)
+            .blocks
+            .par_blocks_mut()
             .map(|b| b.iter().filter(|e| civil(e)).count())
             .collect();
         let firsts: Vec<usize> = counts
@@ -1072,8 +1051,8 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
                 Some(first)
             })
             .collect();
-        out.events
-            .par_chunks_mut(RESOLVE_BLOCK)
+        out.blocks
+            .par_blocks_mut()
             .zip(firsts)
             .for_each(|(block, mut k)| {
                 let mut conv = opts.zone.converter();
@@ -1091,7 +1070,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
     for (i, out, offs, ev) in &mut outs {
         let has_civil = !offs.is_empty();
         let evidence = if !has_civil {
-            (!out.events.is_empty()).then_some(YearEvidence::InStamps)
+            (!out.blocks.is_empty()).then_some(YearEvidence::InStamps)
         } else if let Some((base, ev)) = ev.take() {
             resolve(out, offs, base);
             bases[*i] = Some(base);
@@ -1101,7 +1080,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         };
         if let Some(e) = &evidence {
             if e.is_strong() {
-                if let Some(s) = span(&out.events) {
+                if let Some(s) = span(&out.blocks) {
                     strong_spans.push((loaded.inputs[*i].path.clone(), s));
                 }
             }
@@ -1114,7 +1093,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             continue;
         }
         let li = &loaded.inputs[*i];
-        let last_civil = out.events.iter().rev().find_map(|e| match e.raw_time() {
+        let last_civil = out.blocks.iter().rev().find_map(|e| match e.raw_time() {
             RawTime::Civil(c) => Some(c),
             _ => None,
         });
@@ -1144,7 +1123,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             let mut best: Option<(i64, i32, String)> = None;
             for b in [base - 1, base, base + 1] {
                 resolve(out, offs, b);
-                let Some((lo, hi)) = span(&out.events) else {
+                let Some((lo, hi)) = span(&out.blocks) else {
                     continue;
                 };
                 for (p, (slo, shi)) in &strong_spans {
@@ -1203,12 +1182,12 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
             .collect();
         // Of equal instants, the first is the first and the last the last (as sequentially).
         s.first_at = out
-            .events
+            .blocks
             .par_iter()
             .map(|e| e.time())
             .min_by_key(|t| t.micros);
         s.last_at = out
-            .events
+            .blocks
             .par_iter()
             .map(|e| e.time())
             .max_by_key(|t| t.micros);
@@ -1244,11 +1223,9 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         let (before, after) = outs.split_at_mut(j);
         let cur = &mut after[0];
         for prev in before.iter().rev() {
-            let dropped = drop_overlap(&prev.1.events, &mut cur.1.events);
+            let dropped = drop_overlap(&prev.1.blocks, &mut cur.1.blocks);
             if dropped > 0 {
                 overlap[cur.0] = dropped as u64;
-                let lines = cur.1.events.len();
-                let _ = lines;
                 stats[cur.0].duplicate_lines += dropped as u64;
                 diags[cur.0].warn(
                     WarnKind::Duplicate,
@@ -1264,11 +1241,11 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
     }
 
     let mut unparsed = Vec::new();
-    let mut per_input: Vec<Vec<Event<'a>>> = Vec::with_capacity(outs.len());
+    let mut per_input: Vec<Blocks<'a>> = Vec::with_capacity(outs.len());
     let mut inputs = Vec::with_capacity(outs.len());
     for (i, out, offs, _) in &mut outs {
-        stats[*i].events = out.events.len() as u64;
-        per_input.push(std::mem::take(&mut out.events));
+        stats[*i].events = out.blocks.len() as u64;
+        per_input.push(std::mem::take(&mut out.blocks));
         unparsed.append(&mut out.unparsed);
         let mut origin = InputOrigin {
             input: *i as u32,
@@ -1288,10 +1265,18 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         zone: opts.zone.clone(),
         total: events.len() as u64,
     };
+    let event_count = events.len();
+    let (events, blocks) = if opts.event_blocks {
+        (Vec::new(), events.into_blocks())
+    } else {
+        (events.into_vec(), Vec::new())
+    };
     unparsed.sort_by_key(|(l, _)| *l);
 
     Parsed {
         events,
+        blocks,
+        event_count,
         stats,
         diags,
         unparsed,
@@ -1310,7 +1295,7 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 /// The runs (an input's events up to the next input's head) are found in order, reading only
 /// the times; [`copy_runs`] then copies them on both cores. Rotated logs merge in a handful of
 /// long runs.
-fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> (Vec<Event<'a>>, Vec<Run>) {
+fn merge_by_time<'a>(inputs: Vec<Blocks<'a>>) -> (Blocks<'a>, Vec<Run>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     if inputs.len() == 1 {
@@ -1329,8 +1314,7 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> (Vec<Event<'a>>, Vec<Run>) 
     let mut heap: BinaryHeap<Reverse<(i64, usize)>> = inputs
         .iter()
         .enumerate()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(r, v)| Reverse((v[0].time().micros, r)))
+        .filter_map(|(r, v)| Some(Reverse((v.get(0)?.time().micros, r))))
         .collect();
     while let Some(Reverse((_, r))) = heap.pop() {
         let v = &inputs[r];
@@ -1340,13 +1324,13 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> (Vec<Event<'a>>, Vec<Run>) 
         let mut p = start + 1;
         match limit {
             Some((t, r2)) => {
-                while p < v.len() && (v[p].time().micros, r) <= (t, r2) {
+                while v.get(p).is_some_and(|e| (e.time().micros, r) <= (t, r2)) {
                     p += 1;
                 }
             }
             None => p = v.len(),
         }
-        runs.push((&v[start..p], 0));
+        runs.extend(v.slices(start, p).into_iter().map(|s| (s, 0)));
         merged.push(Run {
             start: at,
             origin: r as u32,
@@ -1354,12 +1338,12 @@ fn merge_by_time<'a>(inputs: Vec<Vec<Event<'a>>>) -> (Vec<Event<'a>>, Vec<Run>) 
         });
         at += (p - start) as u64;
         pos[r] = p;
-        if p < v.len() {
-            heap.push(Reverse((v[p].time().micros, r)));
+        if let Some(e) = v.get(p) {
+            heap.push(Reverse((e.time().micros, r)));
         }
     }
-    let mut out = Vec::new();
-    copy_runs(&mut out, &runs);
+    let mut out = Blocks::default();
+    out.extend_runs(&runs);
     (out, merged)
 }
 
@@ -1377,23 +1361,24 @@ fn same_line(a: &Event<'_>, b: &Event<'_>) -> bool {
 
 /// If a suffix of `prev` equals a prefix of `cur`, remove that prefix from `cur` and return
 /// its length.
-fn drop_overlap(prev: &[Event<'_>], cur: &mut Vec<Event<'_>>) -> usize {
-    let Some(first) = cur.first() else {
+fn drop_overlap(prev: &Blocks<'_>, cur: &mut Blocks<'_>) -> usize {
+    let Some(&first) = cur.get(0) else {
         return 0;
     };
     // Candidate start positions: events of `prev` equal to `cur[0]`, latest first, within
     // the part of `prev` that is not older than `cur[0]`.
     for start in (0..prev.len()).rev() {
-        if prev[start].time().micros < first.time().micros {
+        let Some(p) = prev.get(start) else { break };
+        if p.time().micros < first.time().micros {
             break;
         }
-        if !same_line(&prev[start], first) {
+        if !same_line(p, &first) {
             continue;
         }
-        let tail = &prev[start..];
-        if tail.len() <= cur.len() && tail.iter().zip(cur.iter()).all(|(a, b)| same_line(a, b)) {
-            let n = tail.len();
-            cur.drain(..n);
+        let n = prev.len() - start;
+        let tail = (start..prev.len()).filter_map(|i| prev.get(i));
+        if n <= cur.len() && tail.zip(cur.iter()).all(|(a, b)| same_line(a, b)) {
+            cur.drop_front(n);
             return n;
         }
     }

@@ -442,7 +442,7 @@ pub fn build(
         inputs_skipped: inputs.iter().filter(|i| i.kind == "skipped").count(),
         log_lines: logs().map(|i| i.lines).sum(),
         postfix_lines: logs().map(|i| i.postfix_lines).sum(),
-        events: parsed.events.len() as u64,
+        events: parsed.event_count as u64,
         hosts: host_counts.len(),
         queue_dumps: parsed.dumps.len(),
         queue_records: parsed.dumps.iter().map(|d| d.messages.len() as u64).sum(),

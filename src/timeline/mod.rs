@@ -614,26 +614,85 @@ pub fn build_beside<'a>(
     beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
 ) -> Timelines<'a> {
     let block = block.max(1);
-    let mut read = |lo: usize| -> Vec<Action<'a>> {
-        let hi = (lo + block).min(events.len());
-        let acts: Vec<Action<'a>> = events[lo..hi].iter().map(action::action).collect();
-        beside(&events[lo..hi], &acts);
+    let parts = (0..events.len())
+        .step_by(block)
+        .map(|lo| (lo, &events[lo..(lo + block).min(events.len())]));
+    build_parts(events.len(), parts, dumps, fold, beside)
+}
+
+/// [`build_beside`] of events held in blocks, one after the other ([`crate::ingest::blocks`]):
+/// each block is let go of once its events are booked and `beside` has seen them, so the
+/// events are not all held while the lives grow.
+pub fn build_blocks_beside<'a>(
+    blocks: Vec<Vec<Event<'a>>>,
+    dumps: &[Dump],
+    block: usize,
+    fold: Option<usize>,
+    beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
+) -> Timelines<'a> {
+    let block = block.max(1);
+    let n = blocks.iter().map(Vec::len).sum();
+    let mut lo = 0;
+    let parts = blocks.into_iter().flat_map(move |b| {
+        let (first, len) = (lo, b.len());
+        lo += len;
+        let b = std::sync::Arc::new(b);
+        (0..len).step_by(block).map(move |at| {
+            let part = Part {
+                block: b.clone(),
+                range: at..(at + block).min(len),
+            };
+            (first + at, part)
+        })
+    });
+    build_parts(n, parts, dumps, fold, beside)
+}
+
+/// Some events of a block shared by the reading and the builder; the block is let go of with
+/// its last part.
+struct Part<'a> {
+    block: std::sync::Arc<Vec<Event<'a>>>,
+    range: std::ops::Range<usize>,
+}
+
+impl<'a> std::ops::Deref for Part<'a> {
+    type Target = [Event<'a>];
+    fn deref(&self) -> &[Event<'a>] {
+        &self.block[self.range.clone()]
+    }
+}
+
+/// The builder's loop: `parts` are the `n` events in order, each part with the number of its
+/// first event. With two threads or more, the reading runs ahead on a thread of its own (see
+/// [`build_beside`]); each part is dropped once booked.
+fn build_parts<'a, P>(
+    n: usize,
+    parts: impl Iterator<Item = (usize, P)> + Send,
+    dumps: &[Dump],
+    fold: Option<usize>,
+    beside: &mut (dyn FnMut(&[Event<'a>], &[Action<'a>]) + Send),
+) -> Timelines<'a>
+where
+    P: std::ops::Deref<Target = [Event<'a>]> + Send,
+{
+    let mut read = |part: &[Event<'a>]| -> Vec<Action<'a>> {
+        let acts: Vec<Action<'a>> = part.iter().map(action::action).collect();
+        beside(part, &acts);
         acts
     };
-    let mut b = Builder::new(events.len());
+    let mut b = Builder::new(n);
     if let Some(cap) = fold {
         b.fold(dumps, cap);
     }
-    let mut feed = |lo: usize, acts: Vec<Action<'a>>| {
-        for (j, act) in acts.into_iter().enumerate() {
-            b.feed(lo + j, &events[lo + j], act);
+    let mut feed = |lo: usize, part: P, acts: Vec<Action<'a>>| {
+        for (j, (e, act)) in part.iter().zip(acts).enumerate() {
+            b.feed(lo + j, e, act);
         }
     };
-    let starts = (0..events.len()).step_by(block);
     if rayon::current_num_threads() < 2 {
-        for lo in starts {
-            let acts = read(lo);
-            feed(lo, acts);
+        for (lo, part) in parts {
+            let acts = read(&part);
+            feed(lo, part, acts);
         }
     } else {
         // Time each side spends waiting for the other (printed with the stage timings).
@@ -644,11 +703,11 @@ pub fn build_beside<'a>(
             let (tx, rx) = std::sync::mpsc::sync_channel(QUEUED_BLOCKS);
             let reader = s.spawn(move || {
                 let mut blocked = 0.0;
-                for lo in starts {
-                    let acts = read(lo);
+                for (lo, part) in parts {
+                    let acts = read(&part);
                     let t = timed.then(std::time::Instant::now);
                     // The builder stopped (it panicked): stop reading.
-                    if tx.send((lo, acts)).is_err() {
+                    if tx.send((lo, part, acts)).is_err() {
                         break;
                     }
                     blocked += waited(t);
@@ -658,9 +717,11 @@ pub fn build_beside<'a>(
             let mut starved = 0.0;
             loop {
                 let t = timed.then(std::time::Instant::now);
-                let Ok((lo, acts)) = rx.recv() else { break };
+                let Ok((lo, part, acts)) = rx.recv() else {
+                    break;
+                };
                 starved += waited(t);
-                feed(lo, acts);
+                feed(lo, part, acts);
             }
             // A panic of the reading goes on as the builder's.
             let blocked = reader
