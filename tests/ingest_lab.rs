@@ -501,6 +501,26 @@ fn a_new_year_inside_a_resolve_block_dates_every_later_block_in_the_new_year() {
         );
     }
     assert_events_parse_again(&p);
+
+    // The same days as two files, given newest first (both start in December, as the year
+    // given is that of each file's first line): merged, the blocks of each move whole, and
+    // the events are those of the one file, in its order.
+    let cut: usize = data
+        .split_inclusive(|&c| c == b'\n')
+        .take(29 * lines.len())
+        .map(<[u8]>::len)
+        .sum();
+    let (older, newer) = (dir.path().join("mail.log.1"), dir.path().join("mail.log.0"));
+    std::fs::write(&older, &data[..cut]).unwrap();
+    std::fs::write(&newer, &data[cut..]).unwrap();
+    let two = load(&[newer, older], &opts);
+    let q = ingest::parse(&two, &opts);
+    assert!(
+        q.stats.iter().any(|s| s.events > 1 << 16),
+        "a file past a block"
+    );
+    assert_eq!(rendered(&q), rendered(&p), "merged as the one file");
+    assert_events_parse_again(&q);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `mailsleuth report INPUT... [--format json] [-o FILE]`: the postmortem.
 //!
 //! Reads every input once (mapped or decoded in memory), parses in parallel, and renders the
-//! report. Cost: one pass over the bytes; memory: the decoded gzip inputs plus the events.
+//! report. Cost: one pass over the bytes (and the few cited lines parsed again); memory: the
+//! decoded gzip inputs, the events until the lives are built, and the lives.
 
 use std::io::{IsTerminal, Write};
 

@@ -114,19 +114,6 @@ impl<'a> Blocks<'a> {
         self.skip -= whole * BLOCK;
     }
 
-    /// The events of `from..to`, as slices of the blocks, in order.
-    pub fn slices(&self, from: usize, to: usize) -> Vec<&[Event<'a>]> {
-        let mut out = Vec::new();
-        let (mut at, end) = (from + self.skip, to.min(self.len) + self.skip);
-        while at < end {
-            let b = &self.blocks[at / BLOCK];
-            let hi = (at / BLOCK * BLOCK + b.len()).min(end);
-            out.push(&b[at % BLOCK..hi - at / BLOCK * BLOCK]);
-            at = hi;
-        }
-        out
-    }
-
     /// The blocks, the dropped events gone (a report's builder lets go of each once booked).
     pub fn into_blocks(mut self) -> Vec<Vec<Event<'a>>> {
         if self.skip > 0 {
@@ -136,16 +123,65 @@ impl<'a> Blocks<'a> {
         }
         self.blocks
     }
+}
 
-    /// One list of the events, each block let go of once copied.
-    pub fn into_vec(self) -> Vec<Event<'a>> {
-        let skip = self.skip;
-        let mut out = Vec::with_capacity(self.len);
-        for (k, b) in self.blocks.into_iter().enumerate() {
-            out.extend_from_slice(&b[if k == 0 { skip } else { 0 }..]);
-        }
-        out
+/// One list of the events of `blocks`, each block let go of once copied.
+pub fn flatten<'a>(blocks: Vec<Vec<Event<'a>>>) -> Vec<Event<'a>> {
+    let mut out = Vec::with_capacity(blocks.iter().map(Vec::len).sum());
+    for b in blocks {
+        out.extend_from_slice(&b);
     }
+    out
+}
+
+/// The events of several inputs in the order `spans` give: (input, from, to), each a run of
+/// an input's events, every input's runs in its own order. A block a run covers whole moves
+/// to the result as it is (rotated logs merge in a handful of long runs: nothing is copied);
+/// the other events are copied into new blocks, and an input's block is let go of once its
+/// last event is copied. So the merge never holds the events twice. The blocks of the result
+/// may be shorter than [`BLOCK`].
+pub fn merge<'a>(
+    mut inputs: Vec<Blocks<'a>>,
+    spans: &[(usize, usize, usize)],
+) -> Vec<Vec<Event<'a>>> {
+    let mut out: Vec<Vec<Event<'a>>> = Vec::new();
+    let mut copied: Vec<Event<'a>> = Vec::new();
+    for &(r, from, to) in spans {
+        let Some(input) = inputs.get_mut(r) else {
+            continue;
+        };
+        let (mut at, end) = (from + input.skip, to.min(input.len) + input.skip);
+        while at < end {
+            let k = at / BLOCK;
+            let base = k * BLOCK;
+            let Some(block) = input.blocks.get_mut(k) else {
+                break;
+            };
+            let hi = (base + block.len()).min(end);
+            if at == base && hi == base + block.len() {
+                if !copied.is_empty() {
+                    out.push(std::mem::take(&mut copied));
+                }
+                out.push(std::mem::take(block));
+            } else {
+                if copied.capacity() == 0 {
+                    copied.reserve_exact(BLOCK);
+                }
+                copied.extend_from_slice(&block[at - base..hi - base]);
+                if hi == base + block.len() {
+                    *block = Vec::new();
+                }
+                if copied.len() >= BLOCK {
+                    out.push(std::mem::take(&mut copied));
+                }
+            }
+            at = hi;
+        }
+    }
+    if !copied.is_empty() {
+        out.push(copied);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -191,15 +227,50 @@ mod tests {
         assert_eq!(bl.get(5).map(|e| e.loc.line), Some(want[n + 5]));
         let par: Vec<u32> = bl.par_iter().map(|e| e.loc.line).collect();
         assert_eq!(par, want[n..]);
-        let sl: Vec<u32> = bl
-            .slices(3, BLOCK + 9)
-            .iter()
-            .flat_map(|s| s.iter().map(|e| e.loc.line))
-            .collect();
-        assert_eq!(sl, want[n + 3..n + BLOCK + 9]);
         assert_eq!(
-            bl.into_vec().iter().map(|e| e.loc.line).collect::<Vec<_>>(),
+            flatten(bl.into_blocks())
+                .iter()
+                .map(|e| e.loc.line)
+                .collect::<Vec<_>>(),
             want[n..]
         );
+    }
+
+    #[test]
+    fn a_merge_moves_whole_blocks_and_copies_the_rest_in_order() {
+        // Two inputs of 2.5 blocks, the second with 3 events dropped from its front; runs
+        // that cover whole blocks, parts of blocks, and single events.
+        let make = |shift: u32, drop: usize| {
+            let mut b = Blocks::default();
+            let ev = events(5 * BLOCK / 2);
+            b.extend_runs(&[(&ev[..], shift)]);
+            b.drop_front(drop);
+            b
+        };
+        let (a, b) = (make(0, 0), make(10_000_000, 3));
+        let (na, nb) = (a.len(), b.len());
+        let spans = [
+            (0, 0, BLOCK),
+            (1, 0, 1),
+            (0, BLOCK, BLOCK + 5),
+            (1, 1, BLOCK + 100),
+            (0, BLOCK + 5, na),
+            (1, BLOCK + 100, nb),
+        ];
+        let line = |r: usize, i: usize| {
+            if r == 0 {
+                i as u32
+            } else {
+                10_000_000 + (i + 3) as u32
+            }
+        };
+        let want: Vec<u32> = spans
+            .iter()
+            .flat_map(|&(r, from, to)| (from..to).map(move |i| line(r, i)))
+            .collect();
+        let merged = merge(vec![a, b], &spans);
+        assert_eq!(merged[0].len(), BLOCK, "the first block moved whole");
+        let got: Vec<u32> = merged.iter().flatten().map(|e| e.loc.line).collect();
+        assert_eq!(got, want);
     }
 }

@@ -1263,13 +1263,13 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
         inputs,
         runs,
         zone: opts.zone.clone(),
-        total: events.len() as u64,
+        total: events.iter().map(|b| b.len() as u64).sum(),
     };
-    let event_count = events.len();
+    let event_count = origins.total as usize;
     let (events, blocks) = if opts.event_blocks {
-        (Vec::new(), events.into_blocks())
+        (Vec::new(), events)
     } else {
-        (events.into_vec(), Vec::new())
+        (blocks::flatten(events), Vec::new())
     };
     unparsed.sort_by_key(|(l, _)| *l);
 
@@ -1293,9 +1293,9 @@ pub fn parse<'a>(loaded: &'a Loaded, opts: &Options) -> Parsed<'a> {
 /// tie the input that starts earlier.
 ///
 /// The runs (an input's events up to the next input's head) are found in order, reading only
-/// the times; [`copy_runs`] then copies them on both cores. Rotated logs merge in a handful of
-/// long runs.
-fn merge_by_time<'a>(inputs: Vec<Blocks<'a>>) -> (Blocks<'a>, Vec<Run>) {
+/// the times; [`blocks::merge`] then moves the blocks they cover whole and copies the rest.
+/// Rotated logs merge in a handful of long runs, moved.
+fn merge_by_time<'a>(inputs: Vec<Blocks<'a>>) -> (Vec<Vec<Event<'a>>>, Vec<Run>) {
     use std::cmp::Reverse;
     use std::collections::BinaryHeap;
     if inputs.len() == 1 {
@@ -1304,12 +1304,13 @@ fn merge_by_time<'a>(inputs: Vec<Blocks<'a>>) -> (Blocks<'a>, Vec<Run>) {
             origin: 0,
             local: 0,
         };
-        return (inputs.into_iter().next().unwrap_or_default(), vec![run]);
+        let only = inputs.into_iter().next().unwrap_or_default();
+        return (only.into_blocks(), vec![run]);
     }
     let mut merged: Vec<Run> = Vec::new();
     let mut at = 0u64;
-    // Each run's events, in merged order (line numbers stay as they are).
-    let mut runs: Vec<(&[Event<'a>], u32)> = Vec::new();
+    // Each run: (input, from, to), in merged order.
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
     let mut pos = vec![0usize; inputs.len()];
     let mut heap: BinaryHeap<Reverse<(i64, usize)>> = inputs
         .iter()
@@ -1330,7 +1331,7 @@ fn merge_by_time<'a>(inputs: Vec<Blocks<'a>>) -> (Blocks<'a>, Vec<Run>) {
             }
             None => p = v.len(),
         }
-        runs.extend(v.slices(start, p).into_iter().map(|s| (s, 0)));
+        runs.push((r, start, p));
         merged.push(Run {
             start: at,
             origin: r as u32,
@@ -1342,9 +1343,7 @@ fn merge_by_time<'a>(inputs: Vec<Blocks<'a>>) -> (Blocks<'a>, Vec<Run>) {
             heap.push(Reverse((e.time().micros, r)));
         }
     }
-    let mut out = Blocks::default();
-    out.extend_runs(&runs);
-    (out, merged)
+    (blocks::merge(inputs, &runs), merged)
 }
 
 /// Two events are the same log line (ignoring where they were read).

@@ -1250,14 +1250,25 @@ impl<'a> Builder<'a> {
     }
 
     /// Link the hops, settle the outcomes and join the queue dumps.
-    pub fn finish(mut self, dumps: &[Dump]) -> Timelines<'a> {
+    pub fn finish(self, dumps: &[Dump]) -> Timelines<'a> {
+        self.finish_with(dumps, true)
+    }
+
+    /// [`Builder::finish`], printing the stage timings when `stages` (not for a life
+    /// rebuilt for the report).
+    fn finish_with(mut self, dumps: &[Dump], stages: bool) -> Timelines<'a> {
         // No line comes after the last: the lives ended in its last minute settle too.
         self.settle(i64::MAX);
         let Builder { mut t, fold, .. } = self;
-        crate::timing::stage("timelines: lives");
+        let stage = |name: &str| {
+            if stages {
+                crate::timing::stage(name);
+            }
+        };
+        stage("timelines: lives");
         if let Some(f) = fold {
             renumber(&mut t, f.free);
-            crate::timing::stage("timelines: renumbered");
+            stage("timelines: renumbered");
             crate::timing::note(format_args!(
                 "{} lives folded, {} kept in short, {} kept whole",
                 t.folded.lives,
@@ -1272,7 +1283,7 @@ impl<'a> Builder<'a> {
             .collect();
         hops.sort_by_key(|h| (h.event, h.recipient));
         resolve_hops(&mut t.messages, hops);
-        crate::timing::stage("timelines: hops");
+        stage("timelines: hops");
         propagate_outcomes(&mut t.messages);
         join_dumps(&mut t.messages, dumps);
         t
@@ -2033,7 +2044,7 @@ impl Timelines<'_> {
         }
         let first = *c.events.first()?;
         let mut m = b
-            .finish(&[])
+            .finish_with(&[], false)
             .messages
             .into_iter()
             .find(|m| m.events.first().map(|&k| lines[k as usize]) == Some(first))?;
