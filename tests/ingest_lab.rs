@@ -530,18 +530,7 @@ fn every_event_parses_again_from_where_it_came_from() {
     let opts = utc_options();
     let mut sets: Vec<Vec<std::path::PathBuf>> =
         vec![combined_set("mail.log"), combined_set("mail-rfc3339.log")];
-    for lab in [
-        "bounces",
-        "cleanup",
-        "dns",
-        "expire",
-        "filter",
-        "refused",
-        "relayauth",
-        "throttle",
-        "timeout",
-        "tls",
-    ] {
+    for lab in LAB_SCENARIOS {
         sets.push(vec![corpus(&format!("lab/{lab}"))]);
     }
     sets.push(vec![corpus("public")]);

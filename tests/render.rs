@@ -246,18 +246,7 @@ fn redaction_leaves_no_local_part() {
 
 #[test]
 fn every_lab_scenario_and_the_largest_public_log_render() {
-    for s in [
-        "bounces",
-        "cleanup",
-        "dns",
-        "expire",
-        "filter",
-        "refused",
-        "relayauth",
-        "throttle",
-        "timeout",
-        "tls",
-    ] {
+    for s in LAB_SCENARIOS {
         let dir = corpus(&format!("lab/{s}"));
         let inputs = [dir.join("mail.log"), dir.join("queue")];
         let refs: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();

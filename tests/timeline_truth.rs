@@ -10,19 +10,7 @@ use common::*;
 use mailsleuth::ingest;
 use mailsleuth::timeline::{self, Outcome};
 
-const SCENARIOS: &[&str] = &[
-    "bounces",
-    "cleanup",
-    "dns",
-    "expire",
-    "filter",
-    "refused",
-    "relayauth",
-    "throttle",
-    "timeout",
-    "tls",
-];
-
+const SCENARIOS: &[&str] = &LAB_SCENARIOS;
 fn expected(observed: &str, log_final: Option<&str>) -> Option<Outcome> {
     Some(match (observed, log_final) {
         ("delivered", _) => Outcome::Delivered,

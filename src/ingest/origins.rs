@@ -16,8 +16,8 @@ use crate::parse::Event;
 use crate::time::Zone;
 
 /// Events between two [`Mark`]s of a chunk, about: parsing one event again parses at most
-/// this many (about 40 KB of a log), not its whole chunk.
-pub(super) const MARK_EVERY: usize = 256;
+/// this many (about 5 KB of a log), not its whole chunk.
+pub(super) const MARK_EVERY: usize = 32;
 
 /// A place in a chunk where parsing may start again: a line that needs no line before it
 /// (not a `last message repeated`), with the chunk's events and year-less stamps before it.

@@ -19,6 +19,20 @@ pub fn corpus(rel: &str) -> PathBuf {
     root.join(rel)
 }
 
+/// The lab's single-fault scenarios (`lab/NAME`), each with its `truth.json`.
+pub const LAB_SCENARIOS: [&str; 10] = [
+    "bounces",
+    "cleanup",
+    "dns",
+    "expire",
+    "filter",
+    "refused",
+    "relayauth",
+    "throttle",
+    "timeout",
+    "tls",
+];
+
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
