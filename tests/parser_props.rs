@@ -951,3 +951,60 @@ proptest! {
         prop_assert_eq!(&joined, &whole);
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Events parsed again from their origins
+// ---------------------------------------------------------------------------------------
+
+/// A line of a generated log: a lab line (perhaps mutated), a `last message repeated` line,
+/// a blank line or one that is not syslog.
+fn log_line() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        8 => (any::<Index>(), prop::collection::vec(mutation(), 0..2)).prop_map(|(pick, muts)| {
+            let mut line = LAB_LINES[pick.index(LAB_LINES.len())].clone();
+            for m in &muts {
+                apply(&mut line, m);
+            }
+            line
+        }),
+        2 => (any::<Index>(), 1u32..5).prop_map(|(pick, n)| {
+            // The repeat names the host and stamp of a lab line, as syslog writes it.
+            let l = &LAB_LINES[pick.index(LAB_LINES.len())];
+            let head: Vec<&[u8]> = l.splitn(5, |&c| c == b' ').take(4).collect();
+            let mut out = head.join(&b' ');
+            out.extend_from_slice(format!(" last message repeated {n} times").as_bytes());
+            out
+        }),
+        1 => Just(Vec::new()),
+        1 => token_soup(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the lines, every event a log gives is found again, the same, by parsing the
+    /// lines from the mark before it (`Origins::events`), as a report cites them.
+    #[test]
+    fn every_event_of_any_log_parses_again(lines in prop::collection::vec(log_line(), 1..400)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("mail.log");
+        let mut data = lines.join(&b'\n');
+        data.push(b'\n');
+        std::fs::write(&f, &data).expect("write");
+        let opts = mailsleuth::ingest::Options {
+            zone: mailsleuth::time::Zone::utc(),
+            year: Some(2026),
+            ..Default::default()
+        };
+        let (paths, _) = mailsleuth::input::discover::discover(&[f]);
+        let loaded = mailsleuth::ingest::load(&paths, &opts);
+        let parsed = mailsleuth::ingest::parse(&loaded, &opts);
+        let all: Vec<u32> = (0..parsed.events.len() as u32).collect();
+        let again = parsed.origins.events(&all);
+        prop_assert_eq!(again.len(), parsed.events.len());
+        for (i, e) in parsed.events.iter().enumerate() {
+            prop_assert_eq!(format!("{:?}", again[&(i as u32)]), format!("{e:?}"), "event {}", i);
+        }
+    }
+}
