@@ -11,6 +11,7 @@
 #   cpu       user + system CPU time
 #   peak      peak RSS (/usr/bin/time %M)
 #   anon      the largest RssAnon at a stage end (MAILSLEUTH_TIMINGS=1)
+#   anon-max  the largest RssAnon sampled every 20 ms (MAILSLEUTH_TIMINGS=1)
 #   parse     the parse stage's wall time (load to `parse`)
 #   lives     the lives stage's wall time (`parse` to `timelines: lives`)
 #   after     everything after the lives (`timelines: lives` to `rendered`)
@@ -46,7 +47,7 @@ else
     same="NO"
 fi
 
-# One timed run: "wall cpu peak_kib anon_mib parse lives after" on stdout.
+# One timed run: "wall cpu peak_kib anon_mib anon_max_mib parse lives after" on stdout.
 one() {
     local bin=$1 err=$work/err
     MAILSLEUTH_TIMINGS=1 /usr/bin/time -f 'TIME %e %U %S %M' \
@@ -57,11 +58,14 @@ one() {
             if ($0 ~ / parse  /) parse = t
             if ($0 ~ /timelines: lives/) lives = t
             if ($0 ~ / rendered/) rendered = t
-            for (i = 1; i <= NF; i++) if ($i == "anon" && $(i + 1) + 0 > anon) anon = $(i + 1) + 0
+            for (i = 1; i <= NF; i++) {
+                if ($i == "anon" && $(i + 1) + 0 > anon) anon = $(i + 1) + 0
+                if ($i == "anon-max" && $(i + 1) + 0 > amax) amax = $(i + 1) + 0
+            }
         }
         /^TIME / { wall = $2; cpu = $3 + $4; peak = $5 }
         END {
-            printf "%s %s %s %s %s %s %s\n", wall, cpu, peak, anon + 0,
+            printf "%s %s %s %s %s %s %s %s\n", wall, cpu, peak, anon + 0, amax + 0,
                 parse + 0, (lives ? lives - parse : 0), (rendered ? rendered - lives : 0)
         }' "$err"
 }
@@ -74,13 +78,13 @@ done
 summary() {
     local name=$1 file=$2
     awk -v name="$name" '
-        { for (c = 1; c <= 7; c++) v[c, NR] = $c }
+        { for (c = 1; c <= 8; c++) v[c, NR] = $c }
         END {
             n = NR
-            split("wall cpu peak anon parse lives after", label, " ")
-            split("s s MiB MiB s s s", unit, " ")
+            split("wall cpu peak anon anon-max parse lives after", label, " ")
+            split("s s MiB MiB MiB s s s", unit, " ")
             line = sprintf("%-4s", name)
-            for (c = 1; c <= 7; c++) {
+            for (c = 1; c <= 8; c++) {
                 for (i = 1; i <= n; i++) x[i] = v[c, i]
                 # insertion sort: a handful of runs
                 for (i = 2; i <= n; i++) {

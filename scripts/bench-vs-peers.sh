@@ -17,8 +17,10 @@
 # Wall time is the median of the runs (taken with bash's EPOCHREALTIME around the command),
 # MB/s is over big.log's size (10^6 bytes; the decoded size of all three inputs), peak RSS is
 # /usr/bin/time's %M (the largest of the runs). mailsleuth's anonymous memory comes from its
-# MAILSLEUTH_TIMINGS=1 stage lines on stderr (`anon N MiB`, the largest seen): RssAnon sampled
-# at the end of each stage, not a kernel high-water mark; `n/a` for a binary without them.
+# MAILSLEUTH_TIMINGS=1 stage lines on stderr: `anon N MiB` (RssAnon at the end of each stage,
+# the largest kept) and `anon-max N MiB` (the largest RssAnon sampled every 20 ms, which the
+# target is checked against when the binary prints it); not a kernel high-water mark (the
+# kernel keeps none for RssAnon); `n/a` for a binary without them.
 #
 # The workload is generated when missing, as ../shared/bench/README.md says; existing files are
 # reused, never regenerated. File names: big.log, big.log.gz, rotated/ (and big4.log) for the
@@ -170,14 +172,15 @@ BYTES=$(stat -c %s "$LOG")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-peers.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# By label: W (wall times, s), M (peak RSS, KiB), A (largest RssAnon, MiB); one word per run.
-declare -A W M A
+# By label: W (wall times, s), M (peak RSS, KiB), A (largest RssAnon at a stage end, MiB),
+# X (largest RssAnon sampled, MiB); one word per run.
+declare -A W M A X
 
 # timed LABEL CMD...: one run, stdout to /dev/null, stderr kept for MAILSLEUTH_TIMINGS.
 timed() {
     local label=$1
     shift
-    local t0 t1 rc=0 rss anon
+    local t0 t1 rc=0 rss anon amax
     t0=$EPOCHREALTIME
     /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" || rc=$?
     t1=$EPOCHREALTIME
@@ -189,10 +192,12 @@ timed() {
     [[ $rc -eq 0 ]] || note "exit status 1 (input warnings): $*"
     rss=$(tail -n 1 "$WORK/time" | awk '{ print $2 }')
     anon=$(sed -n 's/^timing:.* anon *\([0-9][0-9]*\) MiB.*/\1/p' "$WORK/stderr" | sort -n | tail -n 1)
+    amax=$(sed -n 's/^timing:.* anon-max *\([0-9][0-9]*\) MiB.*/\1/p' "$WORK/stderr" | sort -n | tail -n 1)
     W[$label]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }') "
     M[$label]+="$rss "
     A[$label]+="${anon:-} "
-    note "$(printf '%-14s %8.3f s  peak RSS %6d MiB%s' "$label" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" $((rss / 1024)) "${anon:+  anon $anon MiB}")"
+    X[$label]+="${amax:-} "
+    note "$(printf '%-14s %8.3f s  peak RSS %6d MiB%s%s' "$label" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" $((rss / 1024)) "${anon:+  anon $anon MiB}" "${amax:+  anon-max $amax MiB}")"
 }
 
 median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -204,6 +209,7 @@ rss_mib() {
     if [[ -n $k ]]; then echo $((k / 1024)); else echo n/a; fi
 }
 anon_mib() { maxof <<<"${A[$1]:-}"; }
+anon_max_mib() { maxof <<<"${X[$1]:-}"; }
 
 # pair N_MS N_REF MS_LABEL REF_LABEL -- MS_CMD... -- REF_CMD...: alternate the two commands.
 pair() {
@@ -285,6 +291,7 @@ rows=()
 t_ms=$(med ms-plain)
 r_ms=$(rss_mib ms-plain)
 a_ms=$(anon_mib ms-plain)
+x_ms=$(anon_max_mib ms-plain)
 if [[ $SKIP_PF == 1 ]]; then
     rows+=("| \`$LOG\` ($BYTES B) | $(fmt_time "$t_ms") | \`pflogsumm $LOG\` | skipped | n/a | ≤ 1/30 (0.033) | n/a | $r_ms MiB |")
 else
@@ -292,8 +299,13 @@ else
     q=$(ratio "$t_ms" "$t_pf")
     rows+=("| \`$LOG\` ($BYTES B) | $(fmt_time "$t_ms") | \`pflogsumm $LOG\` | $(fmt_time "$t_pf") · $(rss_mib pflogsumm) MiB | $q | ≤ 1/30 (0.033) | $(le "$q" 0.0333333) | $r_ms MiB |")
 fi
-if [[ -n $a_ms ]]; then met=$(le "$a_ms" 256); else met=n/a; fi
-rows+=("| \`$LOG\`, anonymous memory | RssAnon $(mib "$a_ms") (largest at a stage end) | | | | ≤ 256 MiB | $met | $r_ms MiB |")
+if [[ -n $x_ms ]]; then
+    met=$(le "$x_ms" 256)
+    rows+=("| \`$LOG\`, anonymous memory | RssAnon $(mib "$x_ms") (largest sampled every 20 ms; $(mib "$a_ms") at a stage end) | | | | ≤ 256 MiB | $met | $r_ms MiB |")
+else
+    if [[ -n $a_ms ]]; then met=$(le "$a_ms" 256); else met=n/a; fi
+    rows+=("| \`$LOG\`, anonymous memory | RssAnon $(mib "$a_ms") (largest at a stage end) | | | | ≤ 256 MiB | $met | $r_ms MiB |")
+fi
 
 t_ms=$(med ms-gz)
 t_ref=$(med zcat-gz)
@@ -315,7 +327,8 @@ if [[ $WITH_4G == 1 ]]; then
     b4=$(stat -c %s "$LOG4")
     q=$(ratio "$t4" "$t1")
     sq=$(ratio "$b4" "$BYTES")
-    a4=$(anon_mib ms-4g)
+    a4=$(anon_max_mib ms-4g)
+    [[ -n $a4 ]] || a4=$(anon_mib ms-4g)
     rows+=("| \`$LOG4\` ($b4 B, ${sq}× the size) | $(awk -v t="$t4" -v b="$b4" 'BEGIN { printf "%.2f s · %.1f MB/s", t, b / t / 1e6 }') | mailsleuth \`$LOG\` | $(fmt_time "$t1") | $q | ≤ 4.4 | $(le "$q" 4.4) | $(rss_mib ms-4g) MiB (anon $(mib "$a4")) |")
 fi
 
