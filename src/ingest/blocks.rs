@@ -1,7 +1,7 @@
-//! The events of an input, or of all inputs merged, as a list of fixed-size blocks: one
-//! list of millions of events would be one allocation, which can only be let go of whole. A
-//! report hands the blocks to the timeline builder, which lets go of each once it is booked
-//! ([`Blocks::into_blocks`]); the other commands take one list ([`Blocks::into_vec`]).
+//! The events of an input as a list of fixed-size blocks, and of all inputs merged as a list
+//! of blocks ([`merge`]): one list of millions of events would be one allocation, which can
+//! only be let go of whole. A report hands the blocks to the timeline builder, which lets go
+//! of each once it is booked; the other commands take one list ([`flatten`]).
 
 use rayon::prelude::*;
 
@@ -55,8 +55,8 @@ impl<'a> Blocks<'a> {
             .flat_map_iter(move |(k, b)| b[if k == 0 { skip } else { 0 }..].iter())
     }
 
-    /// The blocks, each with the number of its first event, to change in place on every
-    /// core. Only before any event was dropped.
+    /// The blocks, to change in place on every core (block `k` holds events `k * BLOCK ..`).
+    /// Only before any event was dropped.
     pub fn par_blocks_mut(&mut self) -> impl IndexedParallelIterator<Item = &mut Vec<Event<'a>>> {
         debug_assert_eq!(self.skip, 0);
         self.blocks.par_iter_mut()

@@ -77,8 +77,8 @@ impl InputOrigin<'_> {
     }
 }
 
-/// A run of the merged order: `len` events of input `origin` from its `local`-th (after the
-/// overlap), starting at event `start` of the merge.
+/// A run of the merged order: from event `start` of the merge to the next run's start, the
+/// events of input `origin` from its `local`-th on (counted after the overlap it dropped).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Run {
     pub start: u64,
@@ -93,17 +93,6 @@ pub struct Origins<'a> {
     pub(super) runs: Vec<Run>,
     pub(super) zone: Zone,
     pub(super) total: u64,
-}
-
-impl Default for Origins<'_> {
-    fn default() -> Self {
-        Origins {
-            inputs: Vec::new(),
-            runs: Vec::new(),
-            zone: Zone::utc(),
-            total: 0,
-        }
-    }
 }
 
 impl<'a> Origins<'a> {

@@ -816,10 +816,11 @@ impl<'a> Builder<'a> {
     /// A builder for `events` events (their owners are recorded by index).
     pub fn new(events: usize) -> Builder<'a> {
         // Reserve by the event count (a life takes ten-odd lines; a fifth are deliveries) so
-        // the big vectors are not copied as they grow; pages never touched cost nothing.
+        // the big vectors are not copied as they grow; pages never touched cost nothing (so
+        // the owner list grows as the events come, not filled in advance).
         Builder {
             t: Timelines {
-                owner: vec![Owner::NONE; events],
+                owner: Vec::with_capacity(events),
                 messages: Vec::with_capacity(events / 8),
                 deliveries: Vec::with_capacity(events / 4),
                 ..Default::default()
