@@ -945,11 +945,16 @@ pub fn analyse<'s, 'e: 's>(
         .filter_map(|(_, e)| *e)
         .chain(problems.values().map(|(_, e)| *e))
         .collect();
-    let events = events.into();
-    let lines: HashMap<u32, String> = wanted.iter().copied().zip(events.lines(&wanted)).collect();
+    let found = events.into().events(&wanted);
+    let line = |e: u32| {
+        found
+            .get(&e)
+            .map(|e| String::from_utf8_lossy(e.line).into_owned())
+            .unwrap_or_default()
+    };
     for (i, e) in &mut incidents {
-        if let Some(line) = e.and_then(|e| lines.get(&e)) {
-            i.sample_line = line.clone();
+        if let Some(e) = *e {
+            i.sample_line = line(e);
         }
     }
     let incidents: Vec<Incident> = incidents.into_iter().map(|(i, _)| i).collect();
@@ -960,7 +965,7 @@ pub fn analyse<'s, 'e: 's>(
             domain: domain.to_string(),
             signature: signatures[sig].signature.clone(),
             count,
-            sample_line: lines.get(&ev).cloned().unwrap_or_default(),
+            sample_line: line(ev),
         })
         .collect();
 

@@ -94,11 +94,11 @@ pub fn run(args: &ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(timeline::TIMELINE_CAP)
     });
-    // The delivery lines are read into attempts there too (about a fifth of the lines), and
-    // their failure reasons classified.
     // The quiet periods are read from the events' stamps before the timelines are built;
     // after them, a report finds the few lines it cites again by their origins.
     let gaps = crate::analysis::stats::gaps_in_blocks(&parsed.blocks, 10);
+    // The delivery lines are read into attempts there too (about a fifth of the lines), and
+    // their failure reasons classified.
     let mut scanner = crate::analysis::scan::Scanner::default();
     let mut reader = crate::analysis::incidents::AttemptReader::new(parsed.event_count / 4);
     let mut timelines = timeline::build_blocks_beside(

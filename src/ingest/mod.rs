@@ -450,8 +450,6 @@ struct ChunkOut<'a> {
     civil: u64,
     /// Its chunks, in order.
     origins: Vec<ChunkOrigin<'a>>,
-    /// Where its parsing may start again, every [`origins::MARK_EVERY`] events or so.
-    marks: Vec<origins::Mark>,
 }
 
 fn format_index(f: TimeFormat) -> usize {
@@ -491,6 +489,8 @@ fn parse_chunk_from<'a>(
     let s = &mut out.stats;
     let mut last_host: &[u8] = &[];
     let mut civil: u64 = 0;
+    // Where parsing may start again, every `MARK_EVERY` events or so.
+    let mut marks = Vec::new();
     let mut next_mark = origins::MARK_EVERY;
     for (i, raw) in lines::lines(bytes).enumerate() {
         if out.events.len() > limit {
@@ -534,7 +534,7 @@ fn parse_chunk_from<'a>(
                 if out.events.len() >= next_mark {
                     // A line that needs no line before it: parsing may start again here.
                     next_mark = out.events.len() + origins::MARK_EVERY;
-                    out.marks.push(origins::Mark {
+                    marks.push(origins::Mark {
                         offset: (raw.as_ptr() as usize - bytes.as_ptr() as usize) as u32,
                         line: line_no - 1,
                         event: out.events.len() as u32,
@@ -605,7 +605,7 @@ fn parse_chunk_from<'a>(
         line_base: 0,
         first_event: 0,
         first_civil: 0,
-        marks: std::mem::take(&mut out.marks),
+        marks,
     });
     out
 }
