@@ -1573,6 +1573,21 @@ mod tests {
             ]
         }
 
+        /// Phrases of the decision table, in their case and others.
+        fn cue() -> impl Strategy<Value = Vec<u8>> {
+            let phrases: Vec<&'static str> = RULES
+                .iter()
+                .flat_map(|r| r.phrases.iter().copied())
+                .collect();
+            (prop::sample::select(phrases), any::<bool>()).prop_map(|(p, upper)| {
+                if upper {
+                    p.to_ascii_uppercase().into_bytes()
+                } else {
+                    p.as_bytes().to_vec()
+                }
+            })
+        }
+
         proptest! {
             #[test]
             fn signature_is_idempotent_on_arbitrary_bytes(b in prop::collection::vec(any::<u8>(), 0..200)) {
@@ -1588,6 +1603,22 @@ mod tests {
                 prop_assert_eq!(signature(once.as_bytes()), once.clone(), "input {:?}", String::from_utf8_lossy(&b));
                 let _ = classify(None, &b);
                 let _ = classify(Some(b"4.7.0"), &b);
+            }
+
+            /// What lets a caller classify once per signature: the signature keeps every cue.
+            #[test]
+            fn the_signature_classifies_as_the_text(
+                parts in prop::collection::vec(prop_oneof![fragment(), cue()], 0..40),
+                dsn in prop::sample::select(vec!["", "4.7.0", "5.1.1", "4.4.1", "5.7.1", "x"]),
+            ) {
+                let b: Vec<u8> = parts.concat();
+                let dsn = (!dsn.is_empty()).then_some(dsn.as_bytes());
+                let sig = signature(&b);
+                prop_assert_eq!(
+                    classify(dsn, sig.as_bytes()),
+                    classify(dsn, &b),
+                    "input {:?}, signature {:?}", String::from_utf8_lossy(&b), sig
+                );
             }
         }
     }

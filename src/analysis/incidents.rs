@@ -40,15 +40,6 @@ pub fn failed(s: Status) -> bool {
     matches!(s, Status::Deferred | Status::Bounced | Status::SoftBounce)
 }
 
-/// Classify a (dsn, reason): its class and its signature.
-pub fn classify_reason((dsn, reason): ReasonKey<'_>) -> (Class, String) {
-    let dsn = (!dsn.is_empty()).then_some(dsn);
-    (
-        super::classify::classify(dsn, reason),
-        super::classify::signature(reason),
-    )
-}
-
 /// One delivery attempt of one recipient.
 ///
 /// A million and more are held at once, so the optional parts are kept without an `Option`
@@ -261,6 +252,8 @@ pub struct AttemptReader<'a> {
     /// and its signature's number in `signatures` (most reasons differ only in an address or
     /// a number, and share a signature with many others).
     reasons: Vec<(Class, u32)>,
+    /// The class of each (dsn, signature) met.
+    classes: HashMap<(&'a [u8], u32), Class>,
     signatures: NameIds,
     domains: NameIds,
     relays: NameIds,
@@ -276,6 +269,7 @@ impl<'a> AttemptReader<'a> {
             queued: Vec::new(),
             reason_ids: HashMap::default(),
             reasons: Vec::new(),
+            classes: HashMap::default(),
             signatures: NameIds::default(),
             domains: NameIds::default(),
             relays: NameIds::default(),
@@ -303,8 +297,18 @@ impl<'a> AttemptReader<'a> {
             let key = (d.dsn.unwrap_or_default(), d.reason);
             let n = self.reasons.len() as u32;
             *self.reason_ids.entry(key).or_insert_with(|| {
-                let (class, signature) = classify_reason(key);
+                // Reasons that differ only in what the signature masks (an address, a host)
+                // share their class: the signature keeps every cue (a property test checks
+                // it), so it is classified once.
+                let (dsn, reason) = key;
+                let signature = super::classify::signature(reason);
                 let id = self.signatures.id(signature.as_bytes(), false);
+                let class = *self.classes.entry((dsn, id)).or_insert_with(|| {
+                    super::classify::classify(
+                        (!dsn.is_empty()).then_some(dsn),
+                        signature.as_bytes(),
+                    )
+                });
                 self.reasons.push((class, id));
                 n
             })
