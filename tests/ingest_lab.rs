@@ -408,7 +408,7 @@ fn a_log_of_many_chunks_keeps_every_line_number_and_stamp() {
     let mut seen = vec![false; lines.len() + 1];
     for (i, e) in p.events.iter().enumerate() {
         let n = e.loc.line as usize;
-        assert_eq!(lines[n - 1], e.line, "line {n}");
+        assert_eq!(lines[n - 1], e.line(), "line {n}");
         assert!(!seen[n], "line {n} twice");
         seen[n] = true;
         let s = &single[i % single.len()];
@@ -639,7 +639,7 @@ fn every_yearless_stamp_is_resolved_and_reads_back_as_written() {
                     continue;
                 };
                 yearless += 1;
-                match parse_line(e.line) {
+                match parse_line(e.line()) {
                     Line::Postfix { event, .. } => {
                         assert_eq!(event.raw_time(), RawTime::Civil(c), "{at}")
                     }

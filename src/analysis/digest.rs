@@ -434,7 +434,7 @@ pub fn build(
             }
         };
         ns_lines[ns] += 1;
-        let Some(msg) = crate::parse::message(e.line) else {
+        let Some(msg) = crate::parse::message(e.line()) else {
             continue;
         };
         ours.feed(&PfLine {
@@ -692,14 +692,14 @@ fn compat<'h>(
             // rsyslog's `message repeated` line is one raw line; sysklogd's `last message
             // repeated` copies are not Postfix lines to pflogsumm at all.
             if last_repeat == Some(e.loc)
-                || memchr::memmem::find(e.line, b"message repeated ").is_none()
+                || memchr::memmem::find(e.line(), b"message repeated ").is_none()
             {
                 continue;
             }
             last_repeat = Some(e.loc);
         }
         let secs = local_secs(e.time());
-        pflogsumm::raw_line(e.line, |cmd, pid, msg| {
+        pflogsumm::raw_line(e.line(), |cmd, pid, msg| {
             c.feed(&PfLine {
                 ns: 0,
                 cmd,
@@ -891,7 +891,7 @@ fn reasons(events: &[Event<'_>], top: usize) -> (Reasons, Reasons, Reasons) {
                e: &Event<'_>| {
         let a = m.entry((class, sig)).or_default();
         if a.count == 0 {
-            a.sample = String::from_utf8_lossy(e.line).into_owned();
+            a.sample = String::from_utf8_lossy(e.line()).into_owned();
         }
         a.count += 1;
         *a.top.entry(who).or_insert(0) += 1;

@@ -953,7 +953,7 @@ pub fn analyse<'s, 'e: 's>(
     let line = |e: u32| {
         found
             .get(&e)
-            .map(|e| String::from_utf8_lossy(e.line).into_owned())
+            .map(|e| String::from_utf8_lossy(e.line()).into_owned())
             .unwrap_or_default()
     };
     for (i, e) in &mut incidents {

@@ -209,7 +209,7 @@ impl<'a> EventSource<'_, 'a> {
             .map(|g| {
                 found
                     .get(g)
-                    .map(|e| String::from_utf8_lossy(e.line).into_owned())
+                    .map(|e| String::from_utf8_lossy(e.line()).into_owned())
                     .unwrap_or_default()
             })
             .collect()

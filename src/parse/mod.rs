@@ -15,6 +15,10 @@ pub mod qid;
 pub use header::{RawTime, TimeFormat};
 pub use qid::{QueueId, QueueRef};
 
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
 use crate::time::{Civil, Stamp};
 
 /// Where an event came from: the index of its input and its 1-based line number there.
@@ -150,36 +154,66 @@ const HAS_PID: u8 = 0x80;
 /// One Postfix log line, borrowed from the input.
 ///
 /// Millions of these are held at once, so the parts of the line (host, syslog name, text …)
-/// are kept as (offset, length) in `line` and read through methods.
-#[derive(Clone, Copy, Debug)]
+/// are kept as (offset, length) in the line and read through methods, and the line itself is
+/// kept as its start and its length (see [`Event::line`]): 56 bytes an event.
+#[derive(Clone, Copy)]
 pub struct Event<'a> {
     /// The instant ([`Event::time`]): as written, or for a year-less stamp filled in once
     /// ingest has resolved the input's year and zone. Until then a year-less stamp is held here
     /// packed, with [`UNRESOLVED`] as its offset (see [`Event::raw_time`]). Kept as two
     /// fields, not a [`Stamp`], whose padding would take 4 bytes of every event.
     micros: i64,
+    /// Where the whole line as read (the inner line for an unwrapped container line) starts;
+    /// `line_len` is its length. A `&'a [u8]` is this pointer and a length of 8 bytes, and a
+    /// line is at most [`crate::lines::MAX_LINE`] bytes, so 2 bytes hold the length.
+    line_start: NonNull<u8>,
     offset_secs: i32,
+    /// The process ID, when [`HAS_PID`] is set (see [`Event::pid`]); kept apart from an
+    /// `Option`, whose tag would take 4 more bytes.
+    pid: u32,
+    pub loc: Loc,
+    /// What stands where a queue ID may (see [`Event::queue`]): offset and length in the line,
+    /// and its kind (none, `NOQUEUE`, an ID) with [`HAS_PID`] set when `pid` is one.
+    queue: (u16, u8, u8),
     pub format: TimeFormat,
     pub daemon: Daemon,
     pub severity: Severity,
     pub flags: u8,
-    /// What stands where a queue ID may (see [`Event::queue`]): offset and length in `line`,
-    /// and its kind (none, `NOQUEUE`, an ID) with [`HAS_PID`] set when `pid` is one.
-    queue: (u16, u8, u8),
-    /// The process ID, when [`HAS_PID`] is set (see [`Event::pid`]); kept apart from an
-    /// `Option` so that an event takes 64 bytes, not 72.
-    pid: u32,
-    pub loc: Loc,
-    /// The whole line as read (the inner line for an unwrapped container line), for citing
-    /// evidence.
-    pub line: &'a [u8],
-    /// Host, syslog tag and text: (offset, length) in `line`.
+    /// Host, syslog tag and text: (offset, length) in the line.
     host: (u16, u16),
     tag: (u16, u16),
     text: (u16, u16),
     /// The lengths of the tag's first element (the instance) and of its last (the daemon
     /// name); the service is what lies between them (see [`split_tag`]).
     names: (u8, u8),
+    line_len: u16,
+    _line: PhantomData<&'a [u8]>,
+}
+
+// SAFETY: an event holds its line as a `&'a [u8]` taken apart (`line_start`, `line_len`), and
+// only ever gives it back as that shared slice (`Event::line`); `&[u8]` is `Send` and `Sync`.
+unsafe impl Send for Event<'_> {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Event<'_> {}
+
+impl fmt::Debug for Event<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("time", &self.time())
+            .field("format", &self.format)
+            .field("daemon", &self.daemon)
+            .field("severity", &self.severity)
+            .field("flags", &self.flags)
+            .field("queue", &self.queue())
+            .field("pid", &self.pid())
+            .field("loc", &self.loc)
+            .field("line", &String::from_utf8_lossy(self.line()))
+            .field("host", &self.host)
+            .field("tag", &self.tag)
+            .field("names", &self.names)
+            .field("text", &self.text)
+            .finish()
+    }
 }
 
 /// The parts of a line an [`Event`] is made of, as slices of the line.
@@ -231,6 +265,9 @@ impl<'a> Event<'a> {
             }
         };
         let queue = (off, len, kind | if pid.is_some() { HAS_PID } else { 0 });
+        debug_assert!(
+            line.len() <= crate::lines::MAX_LINE && crate::lines::MAX_LINE <= u16::MAX as usize
+        );
         debug_assert_eq!(matches!(raw_time, RawTime::Absolute(_)), format.has_year());
         let time = match raw_time {
             RawTime::Absolute(s) => s,
@@ -261,7 +298,9 @@ impl<'a> Event<'a> {
             queue,
             pid: pid.unwrap_or(0),
             loc,
-            line,
+            line_start: NonNull::from(line).cast(),
+            line_len: line.len() as u16,
+            _line: PhantomData,
             host: span(parts.host),
             tag,
             text: span(parts.text),
@@ -287,9 +326,17 @@ impl<'a> Event<'a> {
         self.offset_secs = t.offset_secs;
     }
 
+    /// The whole line as read (the inner line for an unwrapped container line), for citing
+    /// evidence.
+    #[inline]
+    pub fn line(&self) -> &'a [u8] {
+        // SAFETY: `line_start` and `line_len` are those of the `&'a [u8]` the event was made
+        // of (`Event::new`), and nothing changes them: this is that slice again.
+        unsafe { std::slice::from_raw_parts(self.line_start.as_ptr(), self.line_len as usize) }
+    }
+
     fn part(&self, (off, len): (u16, u16)) -> &'a [u8] {
-        let line: &'a [u8] = self.line;
-        &line[off as usize..off as usize + len as usize]
+        &self.line()[off as usize..off as usize + len as usize]
     }
 
     pub fn host(&self) -> &'a [u8] {
@@ -328,7 +375,7 @@ impl<'a> Event<'a> {
             0 => QueueRef::None,
             1 => QueueRef::NoQueue,
             _ => QueueRef::Id(QueueId::from_parsed(
-                &self.line[off as usize..off as usize + len as usize],
+                &self.line()[off as usize..off as usize + len as usize],
             )),
         }
     }
@@ -645,7 +692,7 @@ mod tests {
     #[test]
     fn events_stay_small() {
         // Ingest holds every event of the input at once: 6 million on a gigabyte of log.
-        assert_eq!(std::mem::size_of::<Event<'_>>(), 64);
+        assert_eq!(std::mem::size_of::<Event<'_>>(), 56);
     }
 
     #[test]
