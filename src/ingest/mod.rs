@@ -521,7 +521,8 @@ fn parse_chunk_from<'a>(
                 format!("{path}:{line_no}: NUL bytes in line"),
             );
         }
-        if !line.is_ascii() && std::str::from_utf8(line).is_err() {
+        let utf8 = std::str::from_utf8(line).ok();
+        if utf8.is_none() {
             s.invalid_utf8_lines += 1;
             out.diag.warn(
                 WarnKind::InvalidUtf8,
@@ -553,6 +554,9 @@ fn parse_chunk_from<'a>(
                     }
                 }
                 event.loc = loc;
+                if let Some(text) = utf8 {
+                    event.note_utf8(text);
+                }
                 if repeat > 1 || event.flags & flags::REPEATED != 0 {
                     s.repeated_events += repeat as u64;
                 }

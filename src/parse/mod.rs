@@ -150,6 +150,9 @@ pub const UNRESOLVED: i32 = i32::MIN;
 
 /// Set in the kind byte of [`Event::queue`]'s slot when the line names its process ID.
 const HAS_PID: u8 = 0x80;
+/// Set in an event's queue kind when its line is known to be valid UTF-8 (see
+/// [`Event::note_utf8`]).
+const UTF8: u8 = 0x40;
 
 /// One Postfix log line, borrowed from the input.
 ///
@@ -206,6 +209,7 @@ impl fmt::Debug for Event<'_> {
             .field("flags", &self.flags)
             .field("queue", &self.queue())
             .field("pid", &self.pid())
+            .field("utf8", &(self.queue.2 & UTF8 != 0))
             .field("loc", &self.loc)
             .field("line", &String::from_utf8_lossy(self.line()))
             .field("host", &self.host)
@@ -214,6 +218,13 @@ impl fmt::Debug for Event<'_> {
             .field("text", &self.text)
             .finish()
     }
+}
+
+/// Where `part` lies in `whole`, as (start, end) offsets, if it lies within it.
+fn within(whole: &[u8], part: &[u8]) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some((start, end))
 }
 
 /// The parts of a line an [`Event`] is made of, as slices of the line.
@@ -371,7 +382,7 @@ impl<'a> Event<'a> {
     /// The queue ID, `NOQUEUE`, or neither.
     pub fn queue(&self) -> QueueRef {
         let (off, len, kind) = self.queue;
-        match kind & !HAS_PID {
+        match kind & !(HAS_PID | UTF8) {
             0 => QueueRef::None,
             1 => QueueRef::NoQueue,
             _ => QueueRef::Id(QueueId::from_parsed(
@@ -383,6 +394,38 @@ impl<'a> Event<'a> {
     /// The process ID in the syslog tag (`postfix/smtpd[1234]`), if the line has one.
     pub fn pid(&self) -> Option<u32> {
         (self.queue.2 & HAS_PID != 0).then_some(self.pid)
+    }
+
+    /// Note that the line is valid UTF-8, given the text it was cut from (`line` is that
+    /// text checked, as ingest checks every line): nothing is noted unless the event's line
+    /// lies within it at character boundaries. Then [`Event::str_of`] needs no check.
+    pub fn note_utf8(&mut self, line: &str) {
+        if let Some((start, end)) = within(line.as_bytes(), self.line()) {
+            if line.is_char_boundary(start) && line.is_char_boundary(end) {
+                self.queue.2 |= UTF8;
+            }
+        }
+    }
+
+    /// `b`, a part of this event's line, as text without checking it again: `None` unless
+    /// the line was noted valid UTF-8 ([`Event::note_utf8`]) and `b` lies within it at
+    /// character boundaries.
+    #[inline]
+    pub fn str_of(&self, b: &'a [u8]) -> Option<&'a str> {
+        if self.queue.2 & UTF8 == 0 {
+            return None;
+        }
+        let line = self.line();
+        let (start, end) = within(line, b)?;
+        // A byte that does not continue a character (0x80..=0xBF) starts one, or is the end.
+        let starts = |i: usize| line.get(i).is_none_or(|&c| (c as i8) >= -0x40);
+        if !starts(start) || !starts(end) {
+            return None;
+        }
+        // SAFETY: `line` is valid UTF-8 (`UTF8` is set only by `note_utf8`, from a `&str`
+        // holding the line at character boundaries), and `b` is the part of it between two
+        // character boundaries, so it is valid UTF-8 as well.
+        Some(unsafe { std::str::from_utf8_unchecked(b) })
     }
 
     /// The syslog name's first element: `postfix`, `postfix-out`, `postfix-239.58.50.50`.
@@ -764,6 +807,36 @@ mod tests {
             Line::Postfix { event, repeat } => (event, repeat),
             other => panic!("not postfix: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_line_noted_valid_utf8_gives_its_parts_as_text_only_at_character_boundaries() {
+        // The lab's cleanup line, with a recipient name in UTF-8 (SMTPUTF8).
+        let text = "Nov 30 01:51:37 mx1 postfix/qmgr[17120]: B6CC5B6472: from=<jörg@throttle.test>, size=412, nrcpt=1 (queue active)";
+        let (mut e, _) = event(text.as_bytes());
+        let part = e.text();
+        let o = text.find('ö').unwrap() - (part.as_ptr() as usize - text.as_ptr() as usize);
+        // Not noted: nothing is taken unchecked.
+        assert_eq!(e.str_of(part), None);
+        // Noted from a text that does not hold the line: still not noted.
+        e.note_utf8("Nov 30 01:51:37 mx1 postfix/qmgr[17120]: elsewhere");
+        assert_eq!(e.str_of(part), None);
+        e.note_utf8(text);
+        assert!(format!("{e:?}").contains("utf8: true"));
+        assert_eq!(e.str_of(part), std::str::from_utf8(part).ok());
+        assert_eq!(
+            e.str_of(&part[..o]),
+            Some(&text[text.len() - part.len()..][..o])
+        );
+        assert_eq!(
+            e.str_of(&part[o + 2..]),
+            std::str::from_utf8(&part[o + 2..]).ok()
+        );
+        // Cut inside the `ö` (two bytes), at either end: checked, not taken.
+        assert_eq!(e.str_of(&part[..o + 1]), None);
+        assert_eq!(e.str_of(&part[o + 1..]), None);
+        // Not a part of this line.
+        assert_eq!(e.str_of(b"from=<"), None);
     }
 
     #[test]

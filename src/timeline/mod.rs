@@ -537,9 +537,18 @@ fn text(b: &[u8]) -> Cow<'_, str> {
     }
 }
 
-fn set_text<'a>(slot: &mut Option<Cow<'a, str>>, b: Option<&'a [u8]>) {
+/// [`text`] of `b`, a part of `e`'s line: not checked again when ingest found the line valid
+/// UTF-8 ([`Event::str_of`]). The builder runs on one thread, so what it need not do counts.
+fn text_in<'a>(e: &Event<'a>, b: &'a [u8]) -> Cow<'a, str> {
+    match e.str_of(b) {
+        Some(s) => Cow::Borrowed(s),
+        None => text(b),
+    }
+}
+
+fn set_text<'a>(e: &Event<'a>, slot: &mut Option<Cow<'a, str>>, b: Option<&'a [u8]>) {
     if slot.as_deref().map(str::as_bytes) != b {
-        *slot = b.map(text);
+        *slot = b.map(|b| text_in(e, b));
     }
 }
 
@@ -970,7 +979,7 @@ impl<'a> Builder<'a> {
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Smtp;
                 m.received_at = Some(e.time());
-                m.client = Some(text(client));
+                m.client = Some(text_in(e, client));
                 m.sasl_username = sasl_username.map(text);
                 m.tls = tls.map(text);
                 if let Some(parent) = orig_queue_id {
@@ -1024,7 +1033,7 @@ impl<'a> Builder<'a> {
             }
             Action::MessageId(id) => {
                 let m = &mut t.messages[i];
-                m.message_id = Some(text(id));
+                m.message_id = Some(text_in(e, id));
                 if first_event && m.arrival == Arrival::Unknown {
                     // cleanup created the file: the start of this life is in the logs.
                     m.arrival = Arrival::Cleanup;
@@ -1040,7 +1049,7 @@ impl<'a> Builder<'a> {
                         t.retries.push(e.time().micros);
                     }
                 }
-                m.from = Some(text(from));
+                m.from = Some(text_in(e, from));
                 if m.size.is_none() {
                     m.size = size;
                 }
@@ -1077,10 +1086,10 @@ impl<'a> Builder<'a> {
                 }
                 r.last_attempt_at = Some(e.time());
                 // Retries repeat the same texts: keep them unless they change.
-                set_text(&mut r.relay, Some(d.relay));
-                set_text(&mut r.dsn, d.dsn);
+                set_text(e, &mut r.relay, Some(d.relay));
+                set_text(e, &mut r.dsn, d.dsn);
                 r.status = Some(d.status);
-                set_text(&mut r.reason, Some(d.reason));
+                set_text(e, &mut r.reason, Some(d.reason));
                 r.delay = d.delay;
                 r.delays = d.delays;
                 r.outcome = match d.status {
@@ -1165,7 +1174,7 @@ impl<'a> Builder<'a> {
                             if r.stage == b"RCPT" && e.daemon == crate::parse::Daemon::Smtpd {
                                 let rc = m.recipient_mut(to, None);
                                 rc.outcome = Outcome::Rejected;
-                                rc.reason = Some(text(r.text));
+                                rc.reason = Some(text_in(e, r.text));
                             }
                         }
                         if e.daemon == crate::parse::Daemon::Cleanup || r.stage != b"RCPT" {
@@ -1729,14 +1738,14 @@ fn renumber(t: &mut Timelines, free: Vec<usize>) {
 fn reject_record<'a>(e: &Event<'a>, r: &action::Reject<'a>, ei: usize) -> RejectRecord<'a> {
     RejectRecord {
         at: e.time(),
-        host: text(e.host()),
-        daemon: text(e.daemon_name()),
-        action: text(r.action),
-        stage: text(r.stage),
-        client: text(r.client),
-        text: text(r.text),
-        from: r.from.map(text),
-        to: r.to.map(text),
+        host: text_in(e, e.host()),
+        daemon: text_in(e, e.daemon_name()),
+        action: text_in(e, r.action),
+        stage: text_in(e, r.stage),
+        client: text_in(e, r.client),
+        text: text_in(e, r.text),
+        from: r.from.map(|b| text_in(e, b)),
+        to: r.to.map(|b| text_in(e, b)),
         queue_id: e.queue().id(),
         event: ei as u32,
     }
