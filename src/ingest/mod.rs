@@ -2,12 +2,12 @@
 //! events, with per-input statistics and diagnostics.
 //!
 //! Two steps, so the events can borrow the bytes: [`load`] owns the bytes (maps, decoded
-//! gzip), [`parse`] borrows them. A gzip log is the exception that keeps both cores busy: [`load`]
-//! decodes only its start (to tell what it is), and [`parse`] decodes the rest on a thread of
+//! gzip), [`parse()`] borrows them. A gzip log is the exception that keeps both cores busy: [`load`]
+//! decodes only its start (to tell what it is), and [`parse()`] decodes the rest on a thread of
 //! its own into line-aligned segments ([`Streamed`], each set once) while the pool parses each
 //! segment as it comes. Work is parallel across inputs and across fixed-size, newline-aligned
 //! chunks of each input; chunk results are concatenated in chunk order, so nothing depends on
-//! the number of threads. Logs with the same bytes are found once decoded, in [`parse`].
+//! the number of threads. Logs with the same bytes are found once decoded, in [`parse()`].
 
 pub mod blocks;
 pub mod origins;
@@ -78,14 +78,14 @@ pub struct LoadedInput {
     pub mtime: Option<SystemTime>,
     pub gzip_mtime: Option<u32>,
     /// The input this one repeats: the same file given twice (found by [`load`]). Logs with
-    /// the same content are found by [`parse`] ([`Parsed::duplicate_of`]).
+    /// the same content are found by [`parse()`] ([`Parsed::duplicate_of`]).
     pub duplicate_of: Option<usize>,
     pub diag: Diagnostics,
     /// A gzip log decoded while it is parsed; `data` is then empty.
     pub streamed: Option<Streamed>,
 }
 
-/// A gzip log decoded by [`parse`] while its lines are parsed: its bytes as segments that end
+/// A gzip log decoded by [`parse()`] while its lines are parsed: its bytes as segments that end
 /// at a newline, each set once, in order.
 pub struct Streamed {
     /// The gzip bytes, until they are decoded (then dropped: a mapped file's pages count too).
