@@ -303,3 +303,42 @@ fn a_saved_postconf_is_quoted_in_the_next_checks() {
     // Never advice that deletes the whole queue.
     assert!(!checks.iter().any(|c| c.contains("postsuper -d ALL")));
 }
+
+#[test]
+fn failures_of_one_message_alone_are_no_incident() {
+    // Two messages of the lab throttle scenario that were each deferred 8 times, as real lines:
+    // alone, one message's retries are that message's trouble; together, an incident.
+    let text = std::fs::read_to_string(corpus("lab/throttle/mail-rfc3339.log")).unwrap();
+    let lines_of = |ids: &[&str]| -> String {
+        text.lines()
+            .filter(|l| ids.iter().any(|id| l.contains(&format!(" {id}: "))))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = utc_options();
+    let mut found = Vec::new();
+    for (name, ids) in [
+        ("one.log", &["C518BB64A2"][..]),
+        ("two.log", &["C518BB64A2", "4AFFAB651B"][..]),
+    ] {
+        let path = tmp.path().join(name);
+        let log = lines_of(ids);
+        assert!(
+            log.matches("status=deferred").count() >= 8 * ids.len(),
+            "{name}"
+        );
+        std::fs::write(&path, log).unwrap();
+        let l = load(&[path], &opts);
+        let p = ingest::parse(&l, &opts);
+        let a = analysis(&p, &[]);
+        found.push(
+            a.incidents
+                .iter()
+                .map(|i| (i.class, i.messages_affected))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(found[0], vec![], "one message");
+    assert_eq!(found[1], vec![(Class::Throttling, 2)], "two messages");
+}

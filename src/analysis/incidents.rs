@@ -723,9 +723,10 @@ pub fn analyse<'s, 'e: 's>(
             .push(i);
     }
     runs.extend(open_runs.into_values());
+    // At least 3 attempts, of at least 2 messages (one that differs from the first).
     runs.retain(|r| {
-        let msgs: BTreeSet<u32> = r.attempts.iter().map(|&i| a[i].message).collect();
-        r.attempts.len() >= 3 && msgs.len() >= 2
+        let first = r.attempts.first().map(|&i| a[i].message);
+        r.attempts.len() >= 3 && r.attempts.iter().any(|&i| Some(a[i].message) != first)
     });
     runs.sort_by_key(|r| {
         (
@@ -799,12 +800,17 @@ pub fn analyse<'s, 'e: 's>(
                 .collect();
             let start = a[idx[0]].at();
             let last = a[*idx.last().unwrap_or(&0)].at();
-            let messages: BTreeSet<usize> = idx.iter().map(|&i| a[i].message as usize).collect();
-            // Affected recipients: (message, address) pairs.
-            let mut rcpts: BTreeSet<(usize, u32)> = BTreeSet::new();
-            for &i in &idx {
-                rcpts.insert((a[i].message as usize, a[i].rcpt));
-            }
+            // The lives and the recipients (life, recipient) affected, each once, in order
+            // (sorted lists: the largest incidents have a hundred thousand attempts).
+            let mut messages: Vec<usize> = idx.iter().map(|&i| a[i].message as usize).collect();
+            messages.sort_unstable();
+            messages.dedup();
+            let mut rcpts: Vec<(usize, u32)> = idx
+                .iter()
+                .map(|&i| (a[i].message as usize, a[i].rcpt))
+                .collect();
+            rcpts.sort_unstable();
+            rcpts.dedup();
             // Recovery: the first delivery to one of the domains after the last failure.
             let recovered_at = domain_ids
                 .iter()
