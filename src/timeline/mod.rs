@@ -127,10 +127,11 @@ pub struct Recipient<'a> {
 }
 
 impl<'a> Recipient<'a> {
-    fn new(address: &'a [u8], orig_to: Option<&'a [u8]>) -> Recipient<'a> {
+    /// A recipient named by `e`'s line.
+    fn new(e: &Event<'a>, address: &'a [u8], orig_to: Option<&'a [u8]>) -> Recipient<'a> {
         Recipient {
-            address: text(address),
-            orig_to: orig_to.map(text),
+            address: text_in(e, address),
+            orig_to: orig_to.map(|b| text_in(e, b)),
             outcome: Outcome::Unknown,
             attempts: 0,
             deferrals: 0,
@@ -269,15 +270,21 @@ impl<'a> Message<'a> {
 
     pub fn recipient_mut(
         &mut self,
+        e: &Event<'a>,
         address: &'a [u8],
         orig_to: Option<&'a [u8]>,
     ) -> &mut Recipient<'a> {
-        let i = self.recipient_index(address, orig_to);
+        let i = self.recipient_index(e, address, orig_to);
         &mut self.recipients[i]
     }
 
-    /// The index of a recipient, added when new.
-    pub fn recipient_index(&mut self, address: &'a [u8], orig_to: Option<&'a [u8]>) -> usize {
+    /// The index of a recipient named by `e`'s line, added when new.
+    pub fn recipient_index(
+        &mut self,
+        e: &Event<'a>,
+        address: &'a [u8],
+        orig_to: Option<&'a [u8]>,
+    ) -> usize {
         let pos = self.recipients.iter().position(|r| {
             r.address.as_bytes() == address && r.orig_to.as_deref().map(str::as_bytes) == orig_to
         });
@@ -290,7 +297,7 @@ impl<'a> Message<'a> {
                 if n == self.recipients.capacity() {
                     self.recipients.reserve_exact(if n < 4 { 1 } else { n });
                 }
-                self.recipients.push(Recipient::new(address, orig_to));
+                self.recipients.push(Recipient::new(e, address, orig_to));
                 n
             }
         }
@@ -980,7 +987,7 @@ impl<'a> Builder<'a> {
                 m.arrival = Arrival::Smtp;
                 m.received_at = Some(e.time());
                 m.client = Some(text_in(e, client));
-                m.sasl_username = sasl_username.map(text);
+                m.sasl_username = sasl_username.map(|b| text_in(e, b));
                 m.tls = tls.map(text);
                 if let Some(parent) = orig_queue_id {
                     link_parent(
@@ -997,9 +1004,9 @@ impl<'a> Builder<'a> {
                 let m = &mut t.messages[i];
                 m.arrival = Arrival::Pickup;
                 m.received_at = Some(e.time());
-                m.uid = uid.map(text);
+                m.uid = uid.map(|b| text_in(e, b));
                 if m.from.is_none() {
-                    m.from = from.map(text);
+                    m.from = from.map(|b| text_in(e, b));
                 }
                 if let Some(old) = orig_id {
                     // `postsuper -r`: the old file continues as this one.
@@ -1072,7 +1079,7 @@ impl<'a> Builder<'a> {
                 if d.status.is_probe() {
                     m.probe = true;
                 }
-                let ri = m.recipient_index(d.to, d.orig_to);
+                let ri = m.recipient_index(e, d.to, d.orig_to);
                 let r = &mut m.recipients[ri];
                 r.delivery = t.deliveries.len() as u32;
                 t.deliveries.push(DeliveryRef {
@@ -1172,7 +1179,7 @@ impl<'a> Builder<'a> {
                     b"reject" | b"milter-reject" | b"proxy-reject" => {
                         if let Some(to) = r.to {
                             if r.stage == b"RCPT" && e.daemon == crate::parse::Daemon::Smtpd {
-                                let rc = m.recipient_mut(to, None);
+                                let rc = m.recipient_mut(e, to, None);
                                 rc.outcome = Outcome::Rejected;
                                 rc.reason = Some(text_in(e, r.text));
                             }
