@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod cli;
 pub mod cmd;
 pub mod diag;
+pub mod heap;
 pub mod ingest;
 pub mod input;
 pub mod lines;

@@ -9,9 +9,11 @@ use clap::{CommandFactory, FromArgMatches};
 use mailsleuth::cli::{Cli, ColorChoice, Command};
 use mailsleuth::cmd::{self, Outcome};
 
-/// mimalloc: the timelines make and free millions of small strings and vectors.
+/// mimalloc for the millions of small strings and vectors the timelines make and free; large
+/// blocks straight from the kernel, so that they leave memory as soon as they are freed (see
+/// [`mailsleuth::heap`]).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: mailsleuth::heap::Heap = mailsleuth::heap::Heap;
 
 fn main() -> ExitCode {
     let cli = match parse() {
