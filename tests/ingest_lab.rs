@@ -377,6 +377,14 @@ fn bad_bytes_are_warned_and_counted_never_fatal() {
         .find(|w| w.kind == WarnKind::NotSyslog)
         .unwrap();
     assert_eq!(not_syslog.line, Some(5));
+    // The chunk is not valid UTF-8 as a whole, so its lines were checked one by one: the
+    // valid ones are noted so (their texts come back as text), the broken one is not.
+    let noted: Vec<bool> = p
+        .events
+        .iter()
+        .map(|e| e.str_of(e.text()).is_some())
+        .collect();
+    assert_eq!(noted, [true, true, false, true]);
 }
 
 #[test]

@@ -492,6 +492,13 @@ fn parse_chunk_from<'a>(
     // Where parsing may start again, every `MARK_EVERY` events or so.
     let mut marks = Vec::new();
     let mut next_mark = origins::MARK_EVERY;
+    // A chunk is almost always valid UTF-8 as a whole: checked at once, each line is then a
+    // slice of it (a line starts and ends at an ASCII byte or the chunk's ends, so at
+    // character boundaries); otherwise each line is checked on its own. Not for a few lines
+    // parsed again (a `limit`), which would check the rest of the chunk for nothing.
+    let whole = (limit == usize::MAX)
+        .then(|| std::str::from_utf8(bytes).ok())
+        .flatten();
     for (i, raw) in lines::lines(bytes).enumerate() {
         if out.events.len() > limit {
             break;
@@ -521,7 +528,10 @@ fn parse_chunk_from<'a>(
                 format!("{path}:{line_no}: NUL bytes in line"),
             );
         }
-        let utf8 = std::str::from_utf8(line).ok();
+        let at = line.as_ptr() as usize - bytes.as_ptr() as usize;
+        let utf8 = whole
+            .and_then(|w| w.get(at..at + line.len()))
+            .or_else(|| std::str::from_utf8(line).ok());
         if utf8.is_none() {
             s.invalid_utf8_lines += 1;
             out.diag.warn(
