@@ -703,7 +703,11 @@ fn parse_streamed<'a>(
     std::thread::scope(|scope| {
         let decoder = scope.spawn(move || {
             let (c, tx) = job?;
-            let end = input::decompress::gunzip_segments(&c, &s.segments, s.segment, tx);
+            // The compressed bytes are read once: their pages go as the decoder moves on.
+            let end =
+                input::decompress::gunzip_segments(&c, &s.segments, s.segment, tx, &mut |n| {
+                    c.release_prefix(n)
+                });
             let _ = s.end.set(end.clone());
             Some(end)
         });

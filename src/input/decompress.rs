@@ -145,11 +145,15 @@ pub fn gunzip_prefix(compressed: &[u8], n: usize) -> (Vec<u8>, Option<u32>) {
 /// newline, setting each into the next of `slots` and sending its number on `tx`, so its
 /// lines can be parsed while the rest decodes. The last slot takes all that remains. As with
 /// [`gunzip`], a failure keeps the whole lines decoded before it.
+///
+/// After each segment, `read` is told how many bytes of `compressed` have been read (copied
+/// out, never to be read again), so that a caller can let their pages go.
 pub fn gunzip_segments(
     compressed: &[u8],
     slots: &[OnceLock<Vec<u8>>],
     segment: usize,
     tx: std::sync::mpsc::Sender<usize>,
+    read: &mut dyn FnMut(usize),
 ) -> StreamEnd {
     let mut dec = decoder(compressed);
     let mut end = StreamEnd::default();
@@ -191,6 +195,7 @@ pub fn gunzip_segments(
                     next.extend_from_slice(&buf[p + 1..]);
                     buf.truncate(p + 1);
                     publish(&mut k, std::mem::replace(&mut buf, next), &mut end);
+                    read(dec.get_ref().get_ref().pos);
                 }
             }
             Err(e) => {
@@ -251,7 +256,12 @@ mod tests {
     fn segments(compressed: &[u8], segment: usize, slots: usize) -> (Vec<Vec<u8>>, StreamEnd) {
         let slots: Vec<OnceLock<Vec<u8>>> = (0..slots).map(|_| OnceLock::new()).collect();
         let (tx, rx) = std::sync::mpsc::channel();
-        let end = gunzip_segments(compressed, &slots, segment, tx);
+        let mut read = Vec::new();
+        let end = gunzip_segments(compressed, &slots, segment, tx, &mut |n| read.push(n));
+        assert!(
+            read.windows(2).all(|w| w[0] <= w[1]) && read.iter().all(|&n| n <= compressed.len()),
+            "read only grows, within the stream: {read:?}"
+        );
         let sent: Vec<usize> = rx.iter().collect();
         assert_eq!(sent, (0..sent.len()).collect::<Vec<_>>(), "sent in order");
         let got: Vec<Vec<u8>> = slots.into_iter().filter_map(|s| s.into_inner()).collect();

@@ -1,5 +1,5 @@
 //! The input strategy: memory-map regular files, read pipes, standard input and special
-//! files into memory. The only `unsafe` in the crate lives here.
+//! files into memory, and let the pages of a mapped file go once read (a gzip file's).
 
 use std::io::Read;
 use std::ops::Deref;
@@ -19,6 +19,30 @@ impl Deref for Data {
             Data::Mapped(m) => m,
             Data::Owned(v) => v,
         }
+    }
+}
+
+impl Data {
+    /// Let the pages of the first `n` bytes of a mapped file go from this process's memory
+    /// (their whole pages only): bytes that were read once and will not be read again, such
+    /// as the compressed bytes a decoder has consumed. Were they read again, they would come
+    /// back from the file. Nothing for bytes read into memory.
+    pub fn release_prefix(&self, n: usize) {
+        #[cfg(unix)]
+        if let Data::Mapped(m) = self {
+            const PAGE: usize = 4096;
+            let n = n.min(m.len()) / PAGE * PAGE;
+            if n > 0 {
+                // SAFETY: the map is read-only, so no page of it holds changes of ours that
+                // dropping it would lose: a page touched again is read from the file, as on
+                // first touch (the same caveat as mapping it at all: see `open_file`).
+                // The map starts on a page, so the range starts on one too.
+                let _ =
+                    unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, n) };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = n;
     }
 }
 
