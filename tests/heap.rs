@@ -4,17 +4,14 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout};
 
 use mailsleuth::heap::Heap;
 
 fn rss_anon_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssAnon:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("an RssAnon line")
+    common::status_kib("RssAnon")
 }
 
 #[test]

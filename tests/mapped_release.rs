@@ -4,15 +4,12 @@
 
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use mailsleuth::input::source::{open_file, Data};
 
 fn rss_file_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("RssFile:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("an RssFile line")
+    common::status_kib("RssFile")
 }
 
 #[test]

@@ -117,3 +117,14 @@ pub fn assert_events_parse_again(p: &Parsed<'_>) {
         "no event past the end"
     );
 }
+
+/// A memory figure of this process (`RssAnon`, `RssFile` …) from `/proc/self/status`, in KiB.
+#[cfg(target_os = "linux")]
+pub fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("a {field} line in /proc/self/status"))
+}
