@@ -18,6 +18,11 @@
 //! time: with 4 KiB pages the run took 15 times as many page faults and a third more system
 //! time.
 //!
+//! Each large block is a mapping of its own, which the kernel merges with its neighbours
+//! where it can: a report on the 4 GiB benchmark log (about 400 blocks of events at once)
+//! never had more than 75 mappings in all, far below the kernel's default limit of 65,530 a
+//! process (`vm.max_map_count`).
+//!
 //! On systems other than Linux (no `mremap`) everything goes to mimalloc.
 
 use std::alloc::{GlobalAlloc, Layout};
