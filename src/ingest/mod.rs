@@ -496,9 +496,13 @@ fn parse_chunk_from<'a>(
     // slice of it (a line starts and ends at an ASCII byte or the chunk's ends, so at
     // character boundaries); otherwise each line is checked on its own. Not for a few lines
     // parsed again (a `limit`), which would check the rest of the chunk for nothing.
+    // (simdutf8's check: a few times faster than `std`'s on long ASCII text, the same answer.)
     let whole = (limit == usize::MAX)
-        .then(|| std::str::from_utf8(bytes).ok())
+        .then(|| simdutf8::basic::from_utf8(bytes).ok())
         .flatten();
+    // Likewise a NUL byte is looked for in the chunk once, and line by line only when found
+    // (or when only a few lines are parsed again).
+    let has_nul = limit != usize::MAX || memchr::memchr(0, bytes).is_some();
     for (i, raw) in lines::lines(bytes).enumerate() {
         if out.events.len() > limit {
             break;
@@ -519,7 +523,7 @@ fn parse_chunk_from<'a>(
             continue;
         }
         let mut line = raw;
-        if memchr::memchr(0, line).is_some() {
+        if has_nul && memchr::memchr(0, line).is_some() {
             s.nul_lines += 1;
             line = input::classify::trim_nul(line);
             out.diag.warn(
